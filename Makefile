@@ -1,0 +1,39 @@
+# Front door: `make run` and `make test` install what is missing, build (Release), and run.
+BUILD      ?= build
+SAN_BUILD  ?= build-sanitize
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+# Debian's interpreter sees Debian's numpy and torch; another python3 on PATH may not.
+PYTHON     ?= /usr/bin/python3
+
+.PHONY: deps build run test test-sanitize bench compare-torch clean
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: the Criteo Kaggle model's pooled look-ups with each of the four data flows,
+# checked against the scalar reference and timed.
+run: build
+	./$(BUILD)/embflow info
+	./$(BUILD)/embflow run --model criteo-kaggle --batch 2048 --strategy all --iters 20 --check
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBFLOW_SANITIZE=ON -DEMBFLOW_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	./$(BUILD)/embflow bench --out docs/bench
+
+compare-torch: build
+	$(PYTHON) bench/compare_torch.py --embflow ./$(BUILD)/embflow
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,96 @@
+// Pooled embedding look-ups on one core: the scalar reference and the four data flows.
+//
+// Semantics (the reference `pooled_lookup_ref` is the executable definition):
+//   for b in bags:                          // a slice [bags.begin, bags.end) of the batch
+//     acc = 0
+//     for k in offsets[b] .. offsets[b+1]:
+//       r = indices[k]
+//       if rows.begin <= r < rows.end:      // a row range: partial sums for row-wise splits
+//         acc += (weights ? weights[k] : 1) * table[r]
+//     if pooling == mean: acc *= 1 / (offsets[b+1] - offsets[b])   (empty bag: zeros)
+//     out[b] = acc            (or out[b] += acc when options.accumulate)
+// Input is validated before it reaches a kernel (see validate.h); kernels do not check bounds.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "embflow/batch.h"
+#include "embflow/model.h"
+#include "embflow/table.h"
+
+namespace embflow {
+
+// The paper's four single-core data flows, carried to a CPU. Paper names: GM, L1, GM-UB, L1-UB.
+enum class Flow {
+  kGather,            // GM: rows gathered one by one from DRAM, prefetched ahead
+  kResident,          // L1: gather from a copy first-touched by the core's own thread
+  kTileScan,          // GM-UB: look-ups bucketed by tile; each tile streamed once, served with SIMD
+  kResidentTileScan,  // L1-UB: tile scan over the core's resident copy
+};
+inline constexpr Flow kAllFlows[] = {Flow::kGather, Flow::kResident, Flow::kTileScan,
+                                     Flow::kResidentTileScan};
+std::string_view to_string(Flow f);
+std::string_view paper_name(Flow f);
+Flow parse_flow(std::string_view s);  // our names or the paper's (GM, L1, GM-UB, L1-UB)
+bool is_resident(Flow f);
+
+enum class Isa { kGeneric, kAvx2, kAvx512 };
+std::string_view to_string(Isa isa);
+Isa parse_isa(std::string_view s);
+std::vector<Isa> supported_isas();  // those this CPU runs, lowest first
+// The ISA kernels use: the best supported, unless EMBFLOW_ISA=generic|avx2|avx512 says otherwise
+// (an unsupported request throws InvalidInput).
+Isa active_isa();
+
+struct BagRange {
+  std::int64_t begin = 0, end = 0;
+};
+struct RowRange {
+  std::int64_t begin = 0, end = 0;
+  std::int64_t size() const { return end - begin; }
+};
+
+// Output rows: bag b of the slice writes dim floats at data + b * row_stride.
+struct OutputView {
+  float* data = nullptr;
+  std::int64_t row_stride = 0;  // floats
+};
+
+struct KernelOptions {
+  Pooling pooling = Pooling::kSum;
+  bool accumulate = false;          // add into out instead of overwriting (row-range splits)
+  int prefetch_distance = 16;       // look-ups ahead (gather flows); 0 disables prefetch
+  std::size_t tile_bytes = 256 << 10;  // bytes of table per tile (tile-scan flows)
+};
+
+// The scalar reference: plain loops, float accumulation in index order.
+void pooled_lookup_ref(const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
+                       OutputView out, const KernelOptions& opt);
+
+// Runs one flow with the given ISA. For resident flows `table` must be a resident copy's view
+// (ResidentCopy::view()) covering `rows`.
+void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
+              OutputView out, const KernelOptions& opt, Isa isa);
+inline void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice,
+                     RowRange rows, OutputView out, const KernelOptions& opt) {
+  run_flow(flow, table, bags, slice, rows, out, opt, active_isa());
+}
+
+// A private copy of a table's row range, allocated and first-touched by the calling thread (so it
+// lives in memory local to that core). Refused with CapacityError above `budget_bytes`.
+class ResidentCopy {
+ public:
+  ResidentCopy() = default;
+  static ResidentCopy make(const TableView& source, RowRange rows, std::size_t budget_bytes);
+  const TableView& view() const { return view_; }
+  bool empty() const { return view_.data == nullptr; }
+
+ private:
+  Buffer storage_;
+  TableView view_;
+};
+
+}  // namespace embflow

@@ -1,0 +1,32 @@
+// Measuring: robust summaries of repeated timings, and the machine's roofline for a table.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "embflow/kernels.h"
+
+namespace embflow {
+
+struct TimingStats {
+  double median = 0, min = 0, max = 0;
+  double p10 = 0, p90 = 0;
+  double spread() const { return median > 0 ? (p90 - p10) / median : 0; }  // relative
+  int samples = 0;
+};
+TimingStats summarize(std::vector<double> samples);
+
+// What this machine achieves on one table, measured on the table itself.
+struct RooflinePoint {
+  double gather_rows_per_s = 0;  // best rate of a prefetched gather of uniform random rows
+  double scan_bytes_per_s = 0;   // one sequential pass over the table
+};
+// The gather figure is the best over prefetch distances {8, 16, 32} of the gather kernel on bags
+// of 32 uniform random rows (so per-bag work is negligible); the scan figure is the best of 3
+// passes summing every 64-bit word of the table.
+RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed = 7);
+
+// Roofline floor of `lookups` look-ups into a table of `table_bytes`: the lower of gathering them
+// at the measured rate and one sequential pass over the table. Seconds.
+double roofline_floor_seconds(std::int64_t lookups, std::size_t table_bytes, const RooflinePoint& r);
+
+}  // namespace embflow

@@ -1,0 +1,49 @@
+// Runs a whole model's batch on the calling thread, one flow per table, into an output of
+// [B, sum of dims] floats (= [B, T, E] when every table has dim E).
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "embflow/kernels.h"
+#include "embflow/validate.h"
+
+namespace embflow {
+
+struct RunnerOptions {
+  KernelOptions kernel;                     // pooling is taken from each table's spec
+  std::size_t resident_budget = 2u << 20;   // bytes per resident copy
+  BoundsPolicy bounds = BoundsPolicy::kError;
+  Isa isa = Isa::kGeneric;                  // set from active_isa() by default_runner_options()
+};
+RunnerOptions default_runner_options();
+
+// A resident flow for a table above the budget falls back to its streaming counterpart
+// (resident -> gather, resident-tile-scan -> tile-scan); `fallback` says whether it did.
+Flow fit_flow(Flow wanted, std::size_t table_bytes, std::size_t budget, bool* fallback = nullptr);
+
+class ModelRunner {
+ public:
+  // `tables` must outlive the runner. Resident copies are made here, by the calling thread;
+  // a resident flow for a table above the budget throws CapacityError naming the table.
+  ModelRunner(const ModelSpec& model, const std::vector<const TableView*>& tables, std::vector<Flow> flows,
+              const RunnerOptions& options);
+
+  // Validates the batch (throws InvalidInput naming table, sample and value), then pools every
+  // table into out: float[batch_size * total_dim]. When table_seconds is given, adds each
+  // table's kernel time (seconds) to it.
+  void run(const Batch& batch, float* out, std::vector<double>* table_seconds = nullptr);
+
+  const std::vector<Flow>& flows() const { return flows_; }
+
+ private:
+  const ModelSpec& model_;
+  std::vector<TableView> views_;  // the table, or its resident copy
+  std::vector<ResidentCopy> copies_;
+  std::vector<Flow> flows_;
+  std::vector<int> column_;  // first output column of each table
+  RunnerOptions options_;
+  std::vector<std::optional<TableBatch>> repaired_;  // reused across batches
+};
+
+}  // namespace embflow

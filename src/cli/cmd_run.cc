@@ -1,0 +1,322 @@
+// embflow run: one model, one batch, each requested strategy (a flow for every table, or the
+// best flow per table), interleaved and repeated, timed against the roofline floor, checked.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/progress.h"
+#include "embflow/check.h"
+#include "embflow/error.h"
+#include "embflow/measure.h"
+#include "embflow/runner.h"
+#include "embflow/topology.h"
+#include "embflow/workload.h"
+
+namespace embflow::cli {
+namespace {
+
+struct RunArgs {
+  ModelArgs model;
+  WorkloadArgs workload;
+  std::string strategy = "all";
+  int iters = 20;
+  int warmup = 2;
+  bool check = false;
+  std::string save_workload, load_workload, tables_dir, json_out;
+  std::string bounds = "error";
+  int prefetch = 16;
+  std::size_t tile_bytes = 256 << 10;
+  std::size_t resident_budget = 0;
+  int core = 0;
+};
+
+struct Strategy {
+  std::string name;
+  std::vector<Flow> flows;
+  std::unique_ptr<ModelRunner> runner;
+  std::vector<std::vector<double>> table_samples;  // [table][iteration] seconds
+  std::vector<double> total_samples;
+  CheckResult check;
+  bool checked = false;
+};
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<Table> make_tables(const ModelSpec& model, const RunArgs& a) {
+  std::vector<Table> tables;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& spec : model.tables) {
+    if (a.tables_dir.empty()) {
+      tables.push_back(Table::random(spec, a.workload.seed));
+    } else {
+      tables.push_back(Table::map_npy(spec, (std::filesystem::path(a.tables_dir) / (spec.name + ".npy")).string()));
+    }
+  }
+  fmt::print("tables:     {} {} in {:.2f} s\n", a.tables_dir.empty() ? "filled from seed" : "mapped from",
+             a.tables_dir.empty() ? fmt::format("{}", a.workload.seed) : a.tables_dir, since(t0));
+  return tables;
+}
+
+// The strategies to run: "all" = the four flows plus the best flow per table; or a comma list of
+// flows and "best".
+std::vector<std::string> strategy_names(const std::string& s) {
+  if (s == "all") return {"gather", "resident", "tile-scan", "resident-tile-scan", "best"};
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t p = s.find(',', start);
+    out.push_back(s.substr(start, p == std::string::npos ? std::string::npos : p - start));
+    if (p == std::string::npos) break;
+    start = p + 1;
+  }
+  for (auto& n : out) {
+    if (n != "best") n = std::string(to_string(parse_flow(n)));  // paper names -> ours; throws on unknown
+  }
+  return out;
+}
+
+void run_once(Strategy& s, const Batch& batch, float* out, std::vector<double>& table_seconds) {
+  std::fill(table_seconds.begin(), table_seconds.end(), 0.0);
+  const auto t0 = std::chrono::steady_clock::now();
+  s.runner->run(batch, out, &table_seconds);
+  s.total_samples.push_back(since(t0));
+  for (std::size_t t = 0; t < table_seconds.size(); ++t) s.table_samples[t].push_back(table_seconds[t]);
+}
+
+void run_command(const RunArgs& a) {
+  const ModelSpec model = a.model.resolve();
+  const WorkloadOptions wopt = a.workload.resolve();
+  pin_current_thread(a.core);
+  const MachineInfo machine = describe_machine();
+  RunnerOptions ropt = default_runner_options();
+  ropt.bounds = parse_bounds_policy(a.bounds);
+  ropt.kernel.prefetch_distance = a.prefetch;
+  ropt.kernel.tile_bytes = a.tile_bytes;
+  if (a.resident_budget != 0) ropt.resident_budget = a.resident_budget;
+
+  fmt::print("model:      {} ({} tables, {} rows, {})\n", model.name, model.tables.size(),
+             [&] { std::int64_t r = 0; for (auto& t : model.tables) r += t.rows; return r; }(),
+             human_bytes(static_cast<double>(model.bytes())));
+  for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
+  fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
+  fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, bounds {}\n",
+             human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
+             a.prefetch, a.bounds);
+
+  std::vector<Table> tables = make_tables(model, a);
+  Batch batch;
+  if (!a.load_workload.empty()) {
+    batch = load_workload(model, a.load_workload);
+    fmt::print("workload:   loaded from {}: batch {}, {} look-ups\n", a.load_workload, batch.batch_size, batch.num_indices());
+  } else {
+    batch = generate_batch(model, wopt);
+    fmt::print("workload:   batch {}, {} look-ups, dist {}, {}{}\n", batch.batch_size, batch.num_indices(),
+               wopt.distribution.to_string(), a.workload.index_type, wopt.weighted ? ", weighted" : "");
+  }
+  if (!a.save_workload.empty()) {
+    save_workload(model, batch, a.save_workload);
+    fmt::print("saved:      workload to {}\n", a.save_workload);
+  }
+
+  const std::size_t n = model.tables.size();
+  std::vector<TableView> views;
+  std::vector<const TableView*> view_ptrs;
+  for (const auto& t : tables) views.push_back(t.view());
+  for (const auto& v : views) view_ptrs.push_back(&v);
+
+  // The roofline of each table, measured on the table itself.
+  std::vector<RooflinePoint> roof(n);
+  std::vector<double> floor_s(n);
+  {
+    Progress progress("roofline", static_cast<std::int64_t>(n));
+    for (std::size_t t = 0; t < n; ++t) {
+      roof[t] = measure_roofline(views[t], ropt.isa);
+      floor_s[t] = roofline_floor_seconds(batch.tables[t].num_indices(), model.tables[t].bytes(), roof[t]);
+      progress.step(model.tables[t].name);
+    }
+  }
+
+  std::vector<float> out(static_cast<std::size_t>(batch.batch_size) * static_cast<std::size_t>(model.total_dim()));
+  std::memset(out.data(), 0, out.size() * sizeof(float));  // pre-fault once, reuse for every run
+  std::vector<double> table_seconds(n);
+
+  std::vector<Strategy> strategies;
+  auto add_strategy = [&](const std::string& name, std::vector<Flow> flows) {
+    Strategy s;
+    s.name = name;
+    for (std::size_t t = 0; t < n; ++t) {
+      bool fell_back = false;
+      flows[t] = fit_flow(flows[t], model.tables[t].bytes(), ropt.resident_budget, &fell_back);
+      if (fell_back && name != "best") {
+        fmt::print("note:       {}: table {} ({}) is above the resident budget: runs {}\n", name, model.tables[t].name,
+                   human_bytes(static_cast<double>(model.tables[t].bytes())), to_string(flows[t]));
+      }
+    }
+    s.flows = flows;
+    s.runner = std::make_unique<ModelRunner>(model, view_ptrs, flows, ropt);
+    s.table_samples.resize(n);
+    strategies.push_back(std::move(s));
+  };
+  const auto names = strategy_names(a.strategy);
+  const bool want_best = std::find(names.begin(), names.end(), "best") != names.end();
+  for (Flow f : kAllFlows) {
+    const bool named = std::find(names.begin(), names.end(), std::string(to_string(f))) != names.end();
+    if (named || want_best) add_strategy(std::string(to_string(f)), std::vector<Flow>(n, f));
+  }
+
+  // The reference output, computed once (on the same validated / repaired input as the runs).
+  auto check_strategy = [&](Strategy& s) {
+    s.check = {};
+    for (std::size_t t = 0; t < n; ++t) {
+      BagsView bags = batch.tables[t].view();
+      auto repaired = validate_bags(model.tables[t], bags, batch.batch_size, ropt.bounds);
+      if (repaired) bags = repaired->view();
+      std::int64_t col = 0;
+      for (std::size_t u = 0; u < t; ++u) col += model.tables[u].dim;
+      const CheckResult c = check_pooled_lookup(views[t], bags, {0, batch.batch_size}, {0, model.tables[t].rows},
+                                                {out.data() + col, model.total_dim()}, model.tables[t].pooling);
+      s.check.max_abs_error = std::max(s.check.max_abs_error, c.max_abs_error);
+      if (c.worst_ratio >= s.check.worst_ratio) s.check = {s.check.max_abs_error, c.worst_ratio, c.worst_bag, c.worst_col};
+    }
+    s.checked = true;
+  };
+
+  auto measure = [&](std::vector<Strategy*> list, int iters, const char* label) {
+    for (const auto& t : tables) t.touch();  // memory left idle goes cold: warm it before timing
+    Progress progress(label, static_cast<std::int64_t>(list.size()) * (a.warmup + iters));
+    for (Strategy* s : list) {
+      for (int w = 0; w < a.warmup; ++w) {
+        s->runner->run(batch, out.data());
+        progress.step(s->name);
+      }
+      if (a.check) check_strategy(*s);
+      s->total_samples.clear();
+      for (auto& v : s->table_samples) v.clear();
+    }
+    // Interleaved (A, B, C, A, B, C, ...): drift of the machine hits every strategy alike.
+    for (int i = 0; i < iters; ++i) {
+      for (Strategy* s : list) {
+        run_once(*s, batch, out.data(), table_seconds);
+        progress.step(s->name);
+      }
+    }
+  };
+
+  std::vector<Strategy*> first;
+  for (auto& s : strategies) first.push_back(&s);
+  measure(first, want_best && names.size() == 1 ? std::max(3, a.iters / 4) : a.iters, "measuring");
+  if (want_best) {
+    std::vector<Flow> best(n);
+    for (std::size_t t = 0; t < n; ++t) {
+      double best_s = 1e30;
+      for (const auto& s : strategies) {
+        const double m = summarize(s.table_samples[t]).median;
+        if (m < best_s) {
+          best_s = m;
+          best[t] = s.flows[t];
+        }
+      }
+    }
+    add_strategy("best", best);
+    std::vector<Strategy*> second{&strategies.back()};
+    // Rerun the named strategies beside it so that "best" is compared side by side.
+    for (auto& s : strategies) {
+      if (&s != &strategies.back() && std::find(names.begin(), names.end(), s.name) != names.end()) second.push_back(&s);
+    }
+    measure(second, a.iters, "measuring best");
+  }
+  std::vector<Strategy*> shown;
+  for (auto& s : strategies) {
+    if (std::find(names.begin(), names.end(), s.name) != names.end()) shown.push_back(&s);
+  }
+
+  // Per-table matrix: median microseconds per batch for every strategy shown.
+  fmt::print("\nper table: median us per batch ({} iterations, interleaved); floor = roofline floor\n", a.iters);
+  fmt::print("{:<8} {:>10} {:>9} {:>8} {:>9}", "table", "rows", "bytes", "lookups", "floor");
+  for (Strategy* s : shown) fmt::print(" {:>12}", s->name == "resident-tile-scan" ? "res-tile-scan" : s->name);
+  fmt::print("\n");
+  for (std::size_t t = 0; t < n; ++t) {
+    fmt::print("{:<8} {:>10} {:>9} {:>8} {:>9.1f}", model.tables[t].name, model.tables[t].rows,
+               human_bytes(static_cast<double>(model.tables[t].bytes())), batch.tables[t].num_indices(), floor_s[t] * 1e6);
+    for (Strategy* s : shown) {
+      const double m = summarize(s->table_samples[t]).median * 1e6;
+      if (s->name == "best") {
+        fmt::print(" {:>7.1f} {:<4}", m, paper_name(s->flows[t]));
+      } else {
+        fmt::print(" {:>12.1f}", m);
+      }
+    }
+    fmt::print("\n");
+  }
+
+  double floor_total = 0, row_bytes = 0;
+  for (std::size_t t = 0; t < n; ++t) {
+    floor_total += floor_s[t];
+    row_bytes += static_cast<double>(batch.tables[t].num_indices()) * static_cast<double>(model.tables[t].row_bytes());
+  }
+  const double lookups = static_cast<double>(batch.num_indices());
+  fmt::print("\ntotal per batch: median over {} iterations (spread = (p90 - p10) / median); roofline floor {:.1f} us\n",
+             a.iters, floor_total * 1e6);
+  fmt::print("{:<20} {:>10} {:>8} {:>12} {:>9} {:>9} {}\n", "strategy", "us", "spread", "Mlookups/s", "GB/s", "x floor",
+             a.check ? "check (max |err|, worst err/bound)" : "");
+  nlohmann::json results = nlohmann::json::array();
+  for (Strategy* s : shown) {
+    const TimingStats st = summarize(s->total_samples);
+    std::string check;
+    if (s->checked) {
+      check = fmt::format("{} {:.2e} {:.3f}", s->check.ok() ? "OK  " : "FAIL", s->check.max_abs_error, s->check.worst_ratio);
+      if (!s->check.ok()) set_exit_code(3);
+    }
+    fmt::print("{:<20} {:>10.1f} {:>7.1f}% {:>12.1f} {:>9.2f} {:>9.2f} {}\n", s->name, st.median * 1e6, st.spread() * 100,
+               lookups / st.median / 1e6, row_bytes / st.median / 1e9, st.median / floor_total, check);
+    nlohmann::json flows = nlohmann::json::array();
+    for (Flow f : s->flows) flows.push_back(std::string(to_string(f)));
+    results.push_back({{"strategy", s->name}, {"median_s", st.median}, {"p10_s", st.p10}, {"p90_s", st.p90},
+                       {"samples", s->total_samples}, {"flows", flows}, {"check_ok", !s->checked || s->check.ok()}});
+  }
+  if (!a.json_out.empty()) {
+    nlohmann::json doc{{"model", model.name}, {"batch", batch.batch_size}, {"lookups", batch.num_indices()},
+                       {"floor_s", floor_total}, {"isa", std::string(to_string(ropt.isa))}, {"results", results}};
+    std::ofstream f(a.json_out);
+    f << doc.dump(1) << "\n";
+    if (!f) throw IoError(fmt::format("{}: cannot write", a.json_out));
+  }
+  if (exit_code() != 0) fmt::print(stderr, "embflow: error: --check failed: an output is outside the tolerance bound\n");
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "pool one batch of a model with each strategy; time it against the roofline");
+  args->model.add_to(*cmd);
+  args->workload.add_to(*cmd);
+  cmd->add_option("--strategy", args->strategy,
+                  "all | best | a comma list of flows: gather, resident, tile-scan, resident-tile-scan (or GM, L1, GM-UB, L1-UB)")
+      ->capture_default_str();
+  cmd->add_option("--iters", args->iters, "timed iterations per strategy")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--check", args->check, "compare every output with exact arithmetic (see include/embflow/check.h)");
+  cmd->add_option("--save-workload", args->save_workload, "write the batch's indices to DIR (.npy + workload.json)");
+  cmd->add_option("--load-workload", args->load_workload, "replay a saved workload / trace directory");
+  cmd->add_option("--tables-dir", args->tables_dir, "map tables from DIR/<table name>.npy instead of random fill");
+  cmd->add_option("--bounds", args->bounds, "out-of-range indices: error | skip | clamp")->capture_default_str();
+  cmd->add_option("--prefetch", args->prefetch, "gather prefetch distance (look-ups)")->capture_default_str();
+  cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
+  cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
+  cmd->add_option("--core", args->core, "physical core to pin to")->capture_default_str();
+  cmd->add_option("--json", args->json_out, "also write the results as JSON to FILE");
+  cmd->callback([args] { run_command(*args); });
+}
+
+}  // namespace embflow::cli

@@ -1,0 +1,84 @@
+// run_flow: argument checks shared by every flow, then the flow's kernel.
+#include <fmt/format.h>
+
+#include "embflow/error.h"
+#include "embflow/kernels.h"
+#include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/tile_scan.h"
+
+namespace embflow {
+
+std::string_view to_string(Flow f) {
+  switch (f) {
+    case Flow::kGather: return "gather";
+    case Flow::kResident: return "resident";
+    case Flow::kTileScan: return "tile-scan";
+    case Flow::kResidentTileScan: return "resident-tile-scan";
+  }
+  return "?";
+}
+
+std::string_view paper_name(Flow f) {
+  switch (f) {
+    case Flow::kGather: return "GM";
+    case Flow::kResident: return "L1";
+    case Flow::kTileScan: return "GM-UB";
+    case Flow::kResidentTileScan: return "L1-UB";
+  }
+  return "?";
+}
+
+Flow parse_flow(std::string_view s) {
+  for (Flow f : kAllFlows) {
+    if (s == to_string(f) || s == paper_name(f)) return f;
+  }
+  throw InvalidInput(fmt::format("unknown flow '{}' (expected gather, resident, tile-scan, resident-tile-scan, or "
+                                 "the paper's GM, L1, GM-UB, L1-UB)",
+                                 s));
+}
+
+bool is_resident(Flow f) { return f == Flow::kResident || f == Flow::kResidentTileScan; }
+
+void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows, OutputView out,
+              const KernelOptions& opt, Isa isa) {
+  if (slice.begin < 0 || slice.end > bags.num_bags || slice.begin > slice.end) {
+    throw InvalidInput(fmt::format("bag slice [{}, {}) is not inside the batch's {} bags", slice.begin, slice.end,
+                                   bags.num_bags));
+  }
+  if (rows.begin < table.first_row || rows.end > table.end_row() || rows.begin > rows.end) {
+    throw InvalidInput(fmt::format("row range [{}, {}) is not inside the table view's rows [{}, {})", rows.begin,
+                                   rows.end, table.first_row, table.end_row()));
+  }
+  if (out.data == nullptr && slice.end > slice.begin) throw InvalidInput("run_flow: no output buffer");
+  if (out.row_stride < table.dim && slice.end - slice.begin > 1) {
+    throw InvalidInput(fmt::format("output row stride {} is smaller than the table's dim {}", out.row_stride, table.dim));
+  }
+  if (opt.prefetch_distance < 0) throw InvalidInput("prefetch distance must be >= 0");
+  const kernels::KernelTable& k = kernels::kernel_table(isa);
+  if (flow == Flow::kTileScan || flow == Flow::kResidentTileScan) {
+    kernels::tile_scan(k, table, bags, slice, rows, out, opt);
+    return;
+  }
+  kernels::GatherArgs a{};
+  a.table = table.data;
+  a.first_row = table.first_row;
+  a.row_stride = table.row_stride;
+  a.dim = table.dim;
+  a.fp16 = table.row_type == RowType::kFp16;
+  a.idx32 = bags.index_type == IndexType::kInt32;
+  a.offsets = bags.offsets;
+  a.indices = bags.indices;
+  a.weights = bags.weights;
+  a.bag_begin = slice.begin;
+  a.bag_end = slice.end;
+  a.row_begin = rows.begin;
+  a.row_end = rows.end;
+  a.out = out.data;
+  a.out_stride = out.row_stride;
+  a.mean = opt.pooling == Pooling::kMean;
+  a.accumulate = opt.accumulate;
+  a.prefetch_distance = opt.prefetch_distance;
+  k.gather(a);
+}
+
+}  // namespace embflow

@@ -1,0 +1,58 @@
+// Arguments of the ISA-specific kernels. Plain data only: this header is included by translation
+// units compiled for AVX2 / AVX-512, which must not instantiate library templates (the linker
+// could pick such a copy for code that runs on any CPU).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace embflow::kernels {
+
+// Pool bags [bag_begin, bag_end) from rows [row_begin, row_end) of a table view whose row 0 is
+// global row `first_row`. Bag b writes out + b * out_stride.
+struct GatherArgs {
+  const std::byte* table;
+  std::int64_t first_row;
+  std::size_t row_stride;  // bytes
+  int dim;
+  bool fp16;
+  bool idx32;
+  const void* offsets;
+  const void* indices;
+  const float* weights;  // per index, or null
+  std::int64_t bag_begin, bag_end;
+  std::int64_t row_begin, row_end;
+  float* out;
+  std::int64_t out_stride;  // floats
+  bool mean;
+  bool accumulate;
+  int prefetch_distance;  // look-ups ahead, 0: none
+};
+
+// One look-up bucketed into a tile: out[bag] += weight * tile_row[row].
+struct TileEntry {
+  std::int32_t bag;  // relative to ServeArgs::out
+  std::int32_t row;  // relative to ServeArgs::tile
+  float weight;      // includes the 1/L of mean pooling
+};
+
+struct ServeArgs {
+  const std::byte* tile;  // row 0 of the tile
+  std::size_t row_stride;
+  int dim;
+  bool fp16;
+  const TileEntry* entries;
+  std::int64_t count;
+  float* out;
+  std::int64_t out_stride;
+};
+
+struct KernelTable {
+  void (*gather)(const GatherArgs&);
+  void (*serve_tile)(const ServeArgs&);
+};
+
+const KernelTable& kernels_generic();
+const KernelTable& kernels_avx2();
+const KernelTable& kernels_avx512();
+
+}  // namespace embflow::kernels

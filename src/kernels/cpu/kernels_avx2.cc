@@ -1,0 +1,37 @@
+// The kernels compiled for AVX2 + FMA + F16C: 8 floats per vector, tails by maskload/maskstore.
+#include <immintrin.h>
+
+#include "kernels/cpu/kernel_args.h"
+
+namespace embflow::kernels {
+namespace avx2 {
+namespace {
+
+struct S {
+  using V = __m256;
+  static constexpr int W = 8;
+  static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static V load(const std::uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static V load_n(const std::uint16_t* p, int n) {
+    alignas(16) std::uint16_t tmp[8] = {};
+    for (int i = 0; i < n; ++i) tmp[i] = p[i];
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
+  }
+  static V fma(V x, float w, V acc) { return _mm256_fmadd_ps(x, _mm256_set1_ps(w), acc); }
+  static V mul(V x, float s) { return _mm256_mul_ps(x, _mm256_set1_ps(s)); }
+  static V add(V x, V y) { return _mm256_add_ps(x, y); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static void store_n(float* p, V v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+};
+
+#include "kernels/cpu/pool_kernels.inc"
+
+}  // namespace
+}  // namespace avx2
+
+const KernelTable& kernels_avx2() { return avx2::table(); }
+
+}  // namespace embflow::kernels

@@ -1,0 +1,110 @@
+#include "kernels/cpu/tile_scan.h"
+
+#include <cstring>
+#include <vector>
+
+namespace embflow::kernels {
+namespace {
+
+// Per-thread scratch, grown on demand and never shrunk: no allocation or page fault per call.
+struct TileScanScratch {
+  std::vector<std::int64_t> starts;
+  std::vector<TileEntry> entries;
+  template <class T>
+  static T* ensure(std::vector<T>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+};
+thread_local TileScanScratch scratch;
+
+// Pulls a tile into the core's caches ahead of its random reads: sequential prefetches, which
+// also wake the hardware stream prefetcher.
+void stream_tile(const std::byte* p, std::size_t bytes) {
+  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+}
+
+template <class Idx>
+void bucket_and_serve(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
+                      RowRange rows, OutputView out, const KernelOptions& opt) {
+  const Idx* off = static_cast<const Idx*>(bags.offsets);
+  const Idx* idx = static_cast<const Idx*>(bags.indices);
+  const std::int64_t per_tile = tile_rows(opt.tile_bytes, table.row_stride);
+  int shift = 0;
+  while ((std::int64_t{1} << shift) < per_tile) ++shift;
+  const std::int64_t num_tiles = (rows.size() + per_tile - 1) / per_tile;
+  const auto range = static_cast<std::uint64_t>(rows.size());
+
+  // Pass 1: count look-ups per tile.
+  std::int64_t* starts = TileScanScratch::ensure(scratch.starts, static_cast<std::size_t>(num_tiles) + 1);
+  std::memset(starts, 0, sizeof(std::int64_t) * (static_cast<std::size_t>(num_tiles) + 1));
+  for (std::int64_t kk = off[slice.begin]; kk < off[slice.end]; ++kk) {
+    const std::uint64_t rel = static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[kk]) - rows.begin);
+    if (rel < range) ++starts[(rel >> shift) + 1];
+  }
+  for (std::int64_t t = 0; t < num_tiles; ++t) starts[t + 1] += starts[t];
+  const std::int64_t total = starts[num_tiles];
+
+  // Pass 2: scatter the look-ups into their tiles' buckets, in bag order within each tile.
+  TileEntry* entries = TileScanScratch::ensure(scratch.entries, static_cast<std::size_t>(total));
+  for (std::int64_t b = slice.begin; b < slice.end; ++b) {
+    const std::int64_t s = off[b], e = off[b + 1];
+    const float scale = opt.pooling == Pooling::kMean && e > s ? 1.0f / static_cast<float>(e - s) : 1.0f;
+    for (std::int64_t kk = s; kk < e; ++kk) {
+      const std::uint64_t rel = static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[kk]) - rows.begin);
+      if (rel >= range) continue;
+      const std::int64_t t = static_cast<std::int64_t>(rel >> shift);
+      const float w = (bags.weights ? bags.weights[kk] : 1.0f) * scale;
+      entries[starts[t]++] = TileEntry{static_cast<std::int32_t>(b - slice.begin),
+                                       static_cast<std::int32_t>(rel - (static_cast<std::uint64_t>(t) << shift)), w};
+    }
+  }
+  // starts[t] now holds the end of tile t; its start is the end of tile t - 1.
+
+  ServeArgs args{};
+  args.row_stride = table.row_stride;
+  args.dim = table.dim;
+  args.fp16 = table.row_type == RowType::kFp16;
+  args.out = out.data + slice.begin * out.row_stride;
+  args.out_stride = out.row_stride;
+  std::int64_t begin = 0;
+  for (std::int64_t t = 0; t < num_tiles; ++t) {
+    const std::int64_t end = starts[t];
+    if (end > begin) {
+      const std::int64_t first = rows.begin + (t << shift);
+      const std::int64_t n_rows = std::min<std::int64_t>(per_tile, rows.end - first);
+      args.tile = table.row(first);
+      stream_tile(args.tile, static_cast<std::size_t>(n_rows) * table.row_stride);
+      args.entries = entries + begin;
+      args.count = end - begin;
+      k.serve_tile(args);
+    }
+    begin = end;
+  }
+}
+
+}  // namespace
+
+std::int64_t tile_rows(std::size_t tile_bytes, std::size_t row_stride) {
+  std::int64_t rows = 1;
+  while (static_cast<std::size_t>(rows * 2) * row_stride <= tile_bytes) rows *= 2;
+  return rows;
+}
+
+void tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
+               OutputView out, const KernelOptions& opt) {
+  if (slice.end <= slice.begin) return;
+  if (!opt.accumulate) {  // tiles add into the output: start from zero
+    for (std::int64_t b = slice.begin; b < slice.end; ++b) {
+      std::memset(out.data + b * out.row_stride, 0, sizeof(float) * static_cast<std::size_t>(table.dim));
+    }
+  }
+  if (rows.size() <= 0) return;
+  if (bags.index_type == IndexType::kInt32) {
+    bucket_and_serve<std::int32_t>(k, table, bags, slice, rows, out, opt);
+  } else {
+    bucket_and_serve<std::int64_t>(k, table, bags, slice, rows, out, opt);
+  }
+}
+
+}  // namespace embflow::kernels
