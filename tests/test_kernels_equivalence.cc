@@ -1,0 +1,182 @@
+// Every flow x ISA level against exact arithmetic, over dims that hit every SIMD tail, both
+// poolings, weights, both index widths, several distributions and both row types.
+//
+// Tolerance rule (include/embflow/check.h): |out - exact| <= (L + R) * FLT_EPSILON * s * sum|w x|
+// + FLT_MIN per element, exact computed in double; R = 2, plus 2 per extra partial sum.
+// Outputs are written into rows padded with NaN sentinels to catch writes past a row's end,
+// and bags outside the slice must stay untouched.
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "embflow/check.h"
+#include "test_util.h"
+
+namespace embflow {
+namespace {
+
+using testing::make_bags;
+using testing::small_spec;
+using testing::test_seed;
+
+constexpr int kDims[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 128, 129, 256};
+constexpr int kPad = 5;  // sentinel floats after each output row
+
+struct Case {
+  Flow flow;
+  Isa isa;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string s = fmt::format("{}_{}", to_string(info.param.flow), to_string(info.param.isa));
+  for (char& c : s) {
+    if (c == '-') c = '_';
+  }
+  return s;
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> out;
+  for (Flow f : kAllFlows) {
+    for (Isa i : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) out.push_back({f, i});
+  }
+  return out;
+}
+
+class FlowEquivalence : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    bool ok = false;
+    for (Isa i : supported_isas()) ok |= i == GetParam().isa;
+    if (!ok) GTEST_SKIP() << "this CPU does not run " << to_string(GetParam().isa);
+  }
+
+  // Runs the flow on [slice] x [rows] (split into `parts` row ranges accumulated together) and
+  // checks the output against exact arithmetic, the sentinels and the untouched bags.
+  void run_and_check(const Table& table, const TableBatch& tb, Pooling pooling, BagRange slice, RowRange rows,
+                     int parts, std::size_t tile_bytes) {
+    const Case c = GetParam();
+    const int dim = table.spec().dim;
+    const std::int64_t stride = dim + kPad;
+    const std::int64_t nb = tb.num_bags();
+    std::vector<float> out(static_cast<std::size_t>(std::max<std::int64_t>(nb, 1) * stride), NAN);
+    KernelOptions opt;
+    opt.pooling = pooling;
+    opt.tile_bytes = tile_bytes;
+    opt.prefetch_distance = 4;
+    const BagsView bags = tb.view();
+    for (int p = 0; p < parts; ++p) {
+      const RowRange part{rows.begin + rows.size() * p / parts, rows.begin + rows.size() * (p + 1) / parts};
+      opt.accumulate = p > 0;
+      ResidentCopy copy;
+      TableView view = table.view();
+      if (is_resident(c.flow)) {
+        copy = ResidentCopy::make(view, part, view.bytes());
+        view = copy.view();
+      }
+      run_flow(c.flow, view, bags, slice, part, {out.data(), stride}, opt, c.isa);
+    }
+    const CheckResult r =
+        check_pooled_lookup(table.view(), bags, slice, rows, {out.data(), stride}, pooling, 2 * parts);
+    ASSERT_TRUE(r.ok()) << "worst err/bound " << r.worst_ratio << " at bag " << r.worst_bag << " col " << r.worst_col
+                        << ", max |err| " << r.max_abs_error;
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const bool inside = b >= slice.begin && b < slice.end;
+      for (std::int64_t j = inside ? dim : 0; j < stride; ++j) {
+        ASSERT_TRUE(std::isnan(out[b * stride + j])) << "wrote outside its rows: bag " << b << " col " << j;
+      }
+    }
+  }
+};
+
+TEST_P(FlowEquivalence, MatchesExactArithmetic) {
+  const std::uint64_t seed = test_seed();
+  SCOPED_TRACE(fmt::format("seed {} (EMBFLOW_TEST_SEED)", seed));
+  int n = 0;
+  for (RowType type : {RowType::kFp32, RowType::kFp16}) {
+    for (int dim : kDims) {
+      const TableSpec spec = small_spec(97 + dim, dim, type);
+      const Table table = Table::random(spec, seed + dim, 1);
+      for (const char* dist : {"uniform", "zipf:1.2", "hot-rows:3"}) {
+        for (IndexType it : {IndexType::kInt32, IndexType::kInt64}) {
+          for (bool weighted : {false, true}) {
+            const TableBatch tb = make_bags(spec, 23, dist, it, weighted, seed + n++);
+            for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+              SCOPED_TRACE(fmt::format("{} dim {} dist {} {} {} {}", to_string(type), dim, dist,
+                                       it == IndexType::kInt32 ? "int32" : "int64", weighted ? "weighted" : "unweighted",
+                                       to_string(pooling)));
+              // Whole batch, whole table; several tiles of 1 KiB for the tile-scan flows.
+              run_and_check(table, tb, pooling, {0, 23}, {0, spec.rows}, 1, 1024);
+              if (HasFatalFailure()) return;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(FlowEquivalence, SlicesAndRowRangeSplitsAddUp) {
+  const std::uint64_t seed = test_seed();
+  SCOPED_TRACE(fmt::format("seed {}", seed));
+  for (int dim : {1, 16, 33, 129}) {
+    const TableSpec spec = small_spec(1000, dim, RowType::kFp32, 0, 30);
+    const Table table = Table::random(spec, seed, 1);
+    const TableBatch tb = make_bags(spec, 64, "zipf:1.05", IndexType::kInt64, true, seed + dim);
+    for (int parts : {1, 2, 3, 7}) {
+      for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+        SCOPED_TRACE(fmt::format("dim {} parts {} {}", dim, parts, to_string(pooling)));
+        run_and_check(table, tb, pooling, {5, 50}, {0, spec.rows}, parts, 2048);
+        // A row range that is not the whole table: only its rows count.
+        run_and_check(table, tb, pooling, {0, 64}, {100, 900}, parts, 512);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST_P(FlowEquivalence, TileSizesFromOneRowToWholeTable) {
+  const TableSpec spec = small_spec(300, 24, RowType::kFp16, 0, 12);
+  const Table table = Table::random(spec, test_seed(), 1);
+  const TableBatch tb = make_bags(spec, 40, "uniform", IndexType::kInt32, false, test_seed());
+  for (std::size_t tile : {std::size_t{1}, std::size_t{48}, std::size_t{100}, std::size_t{4096}, std::size_t{1} << 20}) {
+    SCOPED_TRACE(fmt::format("tile {} bytes", tile));
+    run_and_check(table, tb, Pooling::kSum, {0, 40}, {0, spec.rows}, 1, tile);
+    if (HasFatalFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFlowsAllIsas, FlowEquivalence, ::testing::ValuesIn(all_cases()), case_name);
+
+TEST(Reference, MeetsItsOwnToleranceRule) {
+  for (int dim : kDims) {
+    const TableSpec spec = small_spec(200, dim, RowType::kFp32, 0, 50);
+    const Table table = Table::random(spec, test_seed(), 1);
+    const TableBatch tb = make_bags(spec, 31, "zipf:1.05", IndexType::kInt64, true, test_seed());
+    std::vector<float> out(31u * dim);
+    for (Pooling p : {Pooling::kSum, Pooling::kMean}) {
+      KernelOptions opt;
+      opt.pooling = p;
+      pooled_lookup_ref(table.view(), tb.view(), {0, 31}, {0, spec.rows}, {out.data(), dim}, opt);
+      const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 31}, {0, spec.rows}, {out.data(), dim}, p);
+      EXPECT_TRUE(r.ok()) << "dim " << dim << " ratio " << r.worst_ratio;
+    }
+  }
+}
+
+TEST(Check, CatchesAWrongAnswer) {
+  const TableSpec spec = small_spec(50, 8);
+  const Table table = Table::random(spec, 3, 1);
+  const TableBatch tb = make_bags(spec, 10, "uniform", IndexType::kInt64, false, 3);
+  std::vector<float> out(80);
+  pooled_lookup_ref(table.view(), tb.view(), {0, 10}, {0, 50}, {out.data(), 8}, KernelOptions{});
+  out[8 * 4 + 3] += 1e-3f;
+  const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 10}, {0, 50}, {out.data(), 8}, Pooling::kSum);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.worst_bag, 4);
+  EXPECT_EQ(r.worst_col, 3);
+}
+
+}  // namespace
+}  // namespace embflow

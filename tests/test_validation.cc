@@ -1,0 +1,110 @@
+// Bad input gets a typed error naming table, sample and value; skip / clamp repair it.
+#include <gmock/gmock.h>
+
+#include "embflow/error.h"
+#include "embflow/runner.h"
+#include "embflow/validate.h"
+#include "test_util.h"
+
+namespace embflow {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::small_spec;
+
+TableBatch bags_of(std::vector<std::int64_t> offsets, std::vector<std::int64_t> indices, IndexType t = IndexType::kInt64) {
+  return TableBatch::from_vectors(std::move(offsets), std::move(indices), t);
+}
+
+std::string error_of(const TableSpec& spec, const TableBatch& tb, std::int64_t batch) {
+  try {
+    validate_bags(spec, tb.view(), batch, BoundsPolicy::kError);
+  } catch (const InvalidInput& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Validation, IndexOutOfRangeNamesTableSampleAndValue) {
+  TableSpec spec = small_spec(100, 4);
+  spec.name = "C7";
+  for (IndexType t : {IndexType::kInt32, IndexType::kInt64}) {
+    const std::string e = error_of(spec, bags_of({0, 2, 4, 5}, {1, 2, 3, 100, 7}, t), 3);
+    EXPECT_THAT(e, HasSubstr("table 'C7'"));
+    EXPECT_THAT(e, HasSubstr("sample 1"));
+    EXPECT_THAT(e, HasSubstr("index 100"));
+    EXPECT_THAT(e, HasSubstr("[0, 100)"));
+  }
+}
+
+TEST(Validation, NegativeIndex) {
+  const std::string e = error_of(small_spec(10, 4), bags_of({0, 1, 2}, {3, -1}), 2);
+  EXPECT_THAT(e, HasSubstr("sample 1"));
+  EXPECT_THAT(e, HasSubstr("index -1"));
+}
+
+TEST(Validation, OffsetsMustStartAtZeroNeverDecreaseAndEndAtIndexCount) {
+  const TableSpec spec = small_spec(10, 4);
+  EXPECT_THAT(error_of(spec, bags_of({1, 2, 3}, {1, 2, 3}), 2), HasSubstr("offsets[0] is 1"));
+  EXPECT_THAT(error_of(spec, bags_of({0, 2, 1, 3}, {1, 2, 3}), 3), HasSubstr("sample 1: offsets decrease"));
+  EXPECT_THAT(error_of(spec, bags_of({0, 1, 2}, {1, 2, 3}), 2), HasSubstr("offsets end at 2, but there are 3 indices"));
+  EXPECT_THAT(error_of(spec, bags_of({0, 1, 3}, {1, 2, 3}), 5), HasSubstr("2 bags, expected the batch size 5"));
+}
+
+TEST(Validation, WeightsOfTheWrongLength) {
+  TableBatch tb = bags_of({0, 2}, {1, 2});
+  tb.weights = {1.0f};
+  EXPECT_THAT(error_of(small_spec(10, 4), tb, 1), HasSubstr("1 weights for 2 indices"));
+}
+
+TEST(Validation, SkipDropsAndClampReplaces) {
+  const TableSpec spec = small_spec(10, 4);
+  TableBatch tb = bags_of({0, 3, 4}, {1, 12, -3, 9});
+  tb.weights = {1, 2, 3, 4};
+  auto skip = validate_bags(spec, tb.view(), 2, BoundsPolicy::kSkip);
+  ASSERT_TRUE(skip);
+  EXPECT_EQ(skip->offsets64, (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_EQ(skip->indices64, (std::vector<std::int64_t>{1, 9}));
+  EXPECT_EQ(skip->weights, (std::vector<float>{1, 4}));
+  auto clamp = validate_bags(spec, tb.view(), 2, BoundsPolicy::kClamp);
+  ASSERT_TRUE(clamp);
+  EXPECT_EQ(clamp->indices64, (std::vector<std::int64_t>{1, 9, 0, 9}));
+  EXPECT_FALSE(validate_bags(spec, bags_of({0, 1}, {3}).view(), 1, BoundsPolicy::kSkip));  // nothing to repair
+}
+
+TEST(Validation, TableLargerThanMemoryIsACapacityError) {
+  TableSpec spec = small_spec(std::int64_t{1} << 38, 1024);
+  EXPECT_THROW(Table::allocate(spec), CapacityError);
+}
+
+TEST(Validation, RunFlowRejectsRangesOutsideTheViewOrBatch) {
+  const TableSpec spec = small_spec(10, 4);
+  const Table table = Table::random(spec, 1, 1);
+  const TableBatch tb = bags_of({0, 1}, {3});
+  std::vector<float> out(4);
+  EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 2}, {0, 10}, {out.data(), 4}, {}), InvalidInput);
+  EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 11}, {out.data(), 4}, {}), InvalidInput);
+}
+
+TEST(Validation, ResidentCopyRefusedAboveBudget) {
+  const Table table = Table::random(small_spec(1000, 16), 1, 1);
+  EXPECT_THROW(ResidentCopy::make(table.view(), {0, 1000}, 1000 * 64 - 1), CapacityError);
+  EXPECT_NO_THROW(ResidentCopy::make(table.view(), {0, 1000}, 1000 * 64));
+}
+
+TEST(Validation, RunnerRejectsDimMismatchAndNamesTheTable) {
+  ModelSpec model{"m", {small_spec(10, 8)}, {}};
+  model.tables[0].name = "wide";
+  const Table table = Table::random(small_spec(10, 4), 1, 1);
+  const TableView v = table.view();
+  try {
+    ModelRunner runner(model, {&v}, {Flow::kGather}, default_runner_options());
+    FAIL() << "no error";
+  } catch (const InvalidInput& e) {
+    EXPECT_THAT(e.what(), HasSubstr("table 'wide'"));
+    EXPECT_THAT(e.what(), HasSubstr("[10, 4]"));
+  }
+}
+
+}  // namespace
+}  // namespace embflow
