@@ -62,7 +62,7 @@ struct OutputView {
 struct KernelOptions {
   Pooling pooling = Pooling::kSum;
   bool accumulate = false;          // add into out instead of overwriting (row-range splits)
-  int prefetch_distance = 16;       // look-ups ahead (gather flows); 0 disables prefetch
+  int prefetch_distance = 48;       // look-ups ahead (gather flows); 0 disables prefetch
   std::size_t tile_bytes = 256 << 10;  // bytes of table per tile (tile-scan flows)
 };
 

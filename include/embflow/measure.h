@@ -20,8 +20,8 @@ struct RooflinePoint {
   double gather_rows_per_s = 0;  // best rate of a prefetched gather of uniform random rows
   double scan_bytes_per_s = 0;   // one sequential pass over the table
 };
-// The gather figure is the best over prefetch distances {8, 16, 32} of the gather kernel on bags
-// of 32 uniform random rows (so per-bag work is negligible); the scan figure is the best of 3
+// The gather figure is the best over prefetch distances {16, 32, 64, 128} of the gather kernel on bags
+// of 32 uniform random rows (so per-bag work is negligible), fresh rows for every repetition; the scan figure is the best of 3
 // passes summing every 64-bit word of the table.
 RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed = 7);
 

@@ -15,6 +15,10 @@ struct RunnerOptions {
   std::size_t resident_budget = 2u << 20;   // bytes per resident copy
   BoundsPolicy bounds = BoundsPolicy::kError;
   Isa isa = Isa::kGeneric;                  // set from active_isa() by default_runner_options()
+  // Gather-type flows run the batch in blocks of samples across all tables, so that a block's
+  // output rows stay in the core's cache while every table writes into them: this many output
+  // bytes per block (default: a quarter of L2); 0 runs each table over the whole batch.
+  std::size_t block_bytes = 512u << 10;
 };
 RunnerOptions default_runner_options();
 
@@ -34,6 +38,9 @@ class ModelRunner {
   // table's kernel time (seconds) to it.
   void run(const Batch& batch, float* out, std::vector<double>* table_seconds = nullptr);
 
+  // Samples per block for a batch of `batch_size` (see RunnerOptions::block_bytes).
+  std::int64_t block_samples(std::int64_t batch_size) const;
+
   const std::vector<Flow>& flows() const { return flows_; }
 
  private:
@@ -44,6 +51,7 @@ class ModelRunner {
   std::vector<int> column_;  // first output column of each table
   RunnerOptions options_;
   std::vector<std::optional<TableBatch>> repaired_;  // reused across batches
+  std::vector<BagsView> bags_;                       // this batch's validated bags
 };
 
 }  // namespace embflow

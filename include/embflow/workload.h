@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "embflow/batch.h"
 #include "embflow/model.h"
@@ -49,5 +50,10 @@ void save_workload(const ModelSpec& model, const Batch& batch, const std::string
 // Loads and checks it against `model` (table count, names, batch size); throws IoError /
 // InvalidInput naming the file and field.
 Batch load_workload(const ModelSpec& model, const std::string& dir);
+
+// Several batches: one is saved as DIR itself, more as DIR/batch000, DIR/batch001, ...
+// load_workloads reads either layout.
+void save_workloads(const ModelSpec& model, const std::vector<Batch>& batches, const std::string& dir);
+std::vector<Batch> load_workloads(const ModelSpec& model, const std::string& dir);
 
 }  // namespace embflow

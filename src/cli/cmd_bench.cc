@@ -2,6 +2,7 @@
 // beside the machine's random-gather roofline. Writes CSV (the cost model's data) and Markdown.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -152,12 +153,17 @@ void bench_command(BenchArgs a) {
         spec.bag_size = {bag, bag};
         ModelSpec model{"bench", {spec}, {}};
         for (std::size_t d = 0; d < dists.size(); ++d) {
-          WorkloadOptions w;
-          w.batch_size = a.batch;
-          w.distribution = dists[d];
-          w.seed = a.seed;
-          const TableBatch tb = generate_table_batch(spec, 0, model, w);
-          const BagsView bv = tb.view();
+          // Distinct batches used in turn (a repeated batch would find its rows in cache).
+          const double touched = static_cast<double>(a.batch) * bag * static_cast<double>(spec.row_bytes());
+          const int count = static_cast<int>(std::clamp(std::ceil(256.0 * (1 << 20) / std::max(touched, 1.0)), 1.0, 16.0));
+          std::vector<TableBatch> batches;
+          for (int i = 0; i < count; ++i) {
+            WorkloadOptions w;
+            w.batch_size = a.batch;
+            w.distribution = dists[d];
+            w.seed = a.seed + static_cast<std::uint64_t>(i) * 1000003u;
+            batches.push_back(generate_table_batch(spec, 0, model, w));
+          }
           std::vector<float> out(static_cast<std::size_t>(a.batch) * dim, 0.0f);
           KernelOptions opt;
           opt.tile_bytes = a.tile_bytes;
@@ -165,9 +171,13 @@ void bench_command(BenchArgs a) {
           for (Flow f : flows) {
             if (!is_resident(f) || !copy.empty()) runnable.push_back(f);
           }
+          int turn = 0;
           auto run = [&](Flow f) {
-            run_flow(f, is_resident(f) ? copy.view() : view, bv, {0, a.batch}, {0, view.rows}, {out.data(), dim}, opt, isa);
+            const TableBatch& tb = batches[static_cast<std::size_t>(turn++) % batches.size()];
+            run_flow(f, is_resident(f) ? copy.view() : view, tb.view(), {0, a.batch}, {0, view.rows}, {out.data(), dim}, opt,
+                     isa);
           };
+          const std::int64_t lookups = batches[0].num_indices();
           // Calibrate iterations per sample so each sample lasts at least min_sample_s.
           std::vector<int> inner(runnable.size(), 1);
           for (std::size_t i = 0; i < runnable.size(); ++i) {
@@ -177,9 +187,15 @@ void bench_command(BenchArgs a) {
             const double one = std::max(now() - t0, 1e-7);
             inner[i] = static_cast<int>(std::clamp(a.min_sample_s / one, 1.0, 10000.0));
           }
+          // Flow by flow, each after a warm-up of as many untimed runs as one sample: a flow
+          // inherits the cache and TLB state the previous one left (a tile scan of a large
+          // table evicts for a long time what a gather relies on), so sample-by-sample
+          // interleaving would charge one flow for another's traffic. A configuration's flows
+          // are measured within about a second of each other.
           std::vector<std::vector<double>> samples(runnable.size());
-          for (int rep = 0; rep < a.reps; ++rep) {
-            for (std::size_t i = 0; i < runnable.size(); ++i) {  // interleaved flows
+          for (std::size_t i = 0; i < runnable.size(); ++i) {
+            for (int k = 0; k < inner[i]; ++k) run(runnable[i]);
+            for (int rep = 0; rep < a.reps; ++rep) {
               const double t0 = now();
               for (int k = 0; k < inner[i]; ++k) run(runnable[i]);
               samples[i].push_back((now() - t0) / inner[i]);
@@ -187,8 +203,7 @@ void bench_command(BenchArgs a) {
           }
           for (std::size_t i = 0; i < runnable.size(); ++i) {
             rows.push_back(Row{view.bytes(), view.rows, dim, bag, dists[d].to_string(), std::string(to_string(runnable[i])),
-                               bv.num_indices, summarize(samples[i]), roof,
-                               roofline_floor_seconds(bv.num_indices, view.bytes(), roof)});
+                               lookups, summarize(samples[i]), roof, roofline_floor_seconds(lookups, view.bytes(), roof)});
           }
           progress.step(fmt::format("{} dim {} bag {} {}", size_s, dim, bag, dists[d].to_string()));
         }

@@ -2,6 +2,7 @@
 // best flow per table), interleaved and repeated, timed against the roofline floor, checked.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,11 +29,12 @@ struct RunArgs {
   WorkloadArgs workload;
   std::string strategy = "all";
   int iters = 20;
+  int batches = 0;
   int warmup = 2;
   bool check = false;
   std::string save_workload, load_workload, tables_dir, json_out;
   std::string bounds = "error";
-  int prefetch = 16;
+  int prefetch = 48;
   std::size_t tile_bytes = 256 << 10;
   std::size_t resident_budget = 0;
   int core = 0;
@@ -85,11 +87,15 @@ std::vector<std::string> strategy_names(const std::string& s) {
   return out;
 }
 
-void run_once(Strategy& s, const Batch& batch, float* out, std::vector<double>& table_seconds) {
-  std::fill(table_seconds.begin(), table_seconds.end(), 0.0);
+// One timed batch for the total, then one with per-table timers (whose clock reads would
+// otherwise inflate the total).
+void run_once(Strategy& s, const std::vector<Batch>& batches, int iteration, float* out,
+              std::vector<double>& table_seconds) {
+  const Batch& batch = batches[static_cast<std::size_t>(iteration) % batches.size()];
   const auto t0 = std::chrono::steady_clock::now();
-  s.runner->run(batch, out, &table_seconds);
+  s.runner->run(batch, out);
   s.total_samples.push_back(since(t0));
+  s.runner->run(batch, out, &table_seconds);
   for (std::size_t t = 0; t < table_seconds.size(); ++t) s.table_samples[t].push_back(table_seconds[t]);
 }
 
@@ -109,25 +115,45 @@ void run_command(const RunArgs& a) {
              human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
   fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
-  fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, bounds {}\n",
+  fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, sample blocks of {} output, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
-             a.prefetch, a.bounds);
+             a.prefetch, human_bytes(static_cast<double>(ropt.block_bytes)), a.bounds);
 
   std::vector<Table> tables = make_tables(model, a);
-  Batch batch;
+  // Several distinct batches, used in turn: one batch repeated would find its rows in cache.
+  std::vector<Batch> batches;
   if (!a.load_workload.empty()) {
-    batch = load_workload(model, a.load_workload);
-    fmt::print("workload:   loaded from {}: batch {}, {} look-ups\n", a.load_workload, batch.batch_size, batch.num_indices());
+    batches = load_workloads(model, a.load_workload);
+    fmt::print("workload:   {} batch(es) loaded from {}: batch {}, {} look-ups each\n", batches.size(), a.load_workload,
+               batches[0].batch_size, batches[0].num_indices());
   } else {
-    batch = generate_batch(model, wopt);
-    fmt::print("workload:   batch {}, {} look-ups, dist {}, {}{}\n", batch.batch_size, batch.num_indices(),
-               wopt.distribution.to_string(), a.workload.index_type, wopt.weighted ? ", weighted" : "");
+    double touched = 0;
+    for (std::size_t t = 0; t < model.tables.size(); ++t) {
+      touched += static_cast<double>(wopt.batch_size) * model.tables[t].bag_size.mean() *
+                 static_cast<double>(model.tables[t].row_bytes());
+    }
+    const int count = a.batches > 0 ? a.batches
+                                    : static_cast<int>(std::clamp(std::ceil(256.0 * (1 << 20) / std::max(touched, 1.0)), 1.0, 16.0));
+    for (int i = 0; i < count; ++i) {
+      WorkloadOptions w = wopt;
+      w.seed = wopt.seed + static_cast<std::uint64_t>(i) * 1000003u;
+      batches.push_back(generate_batch(model, w));
+    }
+    fmt::print("workload:   {} batches in turn, each of {} samples, {} look-ups, dist {}, {}{}\n", count,
+               batches[0].batch_size, batches[0].num_indices(), wopt.distribution.to_string(), a.workload.index_type,
+               wopt.weighted ? ", weighted" : "");
   }
   if (!a.save_workload.empty()) {
-    save_workload(model, batch, a.save_workload);
+    save_workloads(model, batches, a.save_workload);
     fmt::print("saved:      workload to {}\n", a.save_workload);
   }
-
+  const Batch& batch = batches[0];  // the one checked, and the shape of every one
+  for (const Batch& b : batches) {
+    if (b.batch_size != batch.batch_size) {
+      throw InvalidInput(fmt::format("{}: batches of {} and {} samples; use one batch size", a.load_workload,
+                                     batch.batch_size, b.batch_size));
+    }
+  }
   const std::size_t n = model.tables.size();
   std::vector<TableView> views;
   std::vector<const TableView*> view_ptrs;
@@ -196,18 +222,28 @@ void run_command(const RunArgs& a) {
     Progress progress(label, static_cast<std::int64_t>(list.size()) * (a.warmup + iters));
     for (Strategy* s : list) {
       for (int w = 0; w < a.warmup; ++w) {
-        s->runner->run(batch, out.data());
+        s->runner->run(batches[static_cast<std::size_t>(w) % batches.size()], out.data());
         progress.step(s->name);
       }
-      if (a.check) check_strategy(*s);
+      if (a.check) {
+        s->runner->run(batch, out.data());
+        check_strategy(*s);
+      }
       s->total_samples.clear();
       for (auto& v : s->table_samples) v.clear();
     }
-    // Interleaved (A, B, C, A, B, C, ...): drift of the machine hits every strategy alike.
-    for (int i = 0; i < iters; ++i) {
+    // Rounds of (A x k, B x k, C x k): drift of the machine hits every strategy alike, and each
+    // block starts with an untimed run, because a strategy inherits the cache and TLB state the
+    // one before it left (a tile scan of a large table evicts what a gather relies on).
+    constexpr int kRounds = 4;
+    for (int round = 0; round < kRounds; ++round) {
+      const int first = iters * round / kRounds, last = iters * (round + 1) / kRounds;
       for (Strategy* s : list) {
-        run_once(*s, batch, out.data(), table_seconds);
-        progress.step(s->name);
+        if (last > first) s->runner->run(batches[static_cast<std::size_t>(first) % batches.size()], out.data());
+        for (int i = first; i < last; ++i) {
+          run_once(*s, batches, i, out.data(), table_seconds);
+          progress.step(s->name);
+        }
       }
     }
   };
@@ -305,6 +341,7 @@ void register_run(CLI::App& app) {
                   "all | best | a comma list of flows: gather, resident, tile-scan, resident-tile-scan (or GM, L1, GM-UB, L1-UB)")
       ->capture_default_str();
   cmd->add_option("--iters", args->iters, "timed iterations per strategy")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows, at most 16)");
   cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--check", args->check, "compare every output with exact arithmetic (see include/embflow/check.h)");
   cmd->add_option("--save-workload", args->save_workload, "write the batch's indices to DIR (.npy + workload.json)");

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -12,7 +13,10 @@ RunnerOptions default_runner_options() {
   RunnerOptions o;
   o.isa = active_isa();
   const MachineInfo m = describe_machine();
-  if (m.l2_bytes != 0) o.resident_budget = m.l2_bytes;
+  if (m.l2_bytes != 0) {
+    o.resident_budget = m.l2_bytes;
+    o.block_bytes = m.l2_bytes / 4;
+  }
   return o;
 }
 
@@ -55,28 +59,46 @@ ModelRunner::ModelRunner(const ModelSpec& model, const std::vector<const TableVi
   repaired_.resize(n);
 }
 
+std::int64_t ModelRunner::block_samples(std::int64_t batch_size) const {
+  if (options_.block_bytes == 0) return std::max<std::int64_t>(batch_size, 1);
+  const std::int64_t per_sample = static_cast<std::int64_t>(sizeof(float)) * model_.total_dim();
+  return std::clamp<std::int64_t>(static_cast<std::int64_t>(options_.block_bytes) / per_sample, 8,
+                                  std::max<std::int64_t>(batch_size, 8));
+}
+
 void ModelRunner::run(const Batch& batch, float* out, std::vector<double>* table_seconds) {
   const std::size_t n = model_.tables.size();
   if (batch.tables.size() != n) {
     throw InvalidInput(fmt::format("batch has {} tables, model '{}' has {}", batch.tables.size(), model_.name, n));
   }
-  if (table_seconds) table_seconds->resize(n, 0.0);
-  std::vector<BagsView> bags(n);
+  if (table_seconds) table_seconds->assign(n, 0.0);
+  bags_.resize(n);
   for (std::size_t t = 0; t < n; ++t) {
-    bags[t] = batch.tables[t].view();
-    repaired_[t] = validate_bags(model_.tables[t], bags[t], batch.batch_size, options_.bounds);
-    if (repaired_[t]) bags[t] = repaired_[t]->view();
+    bags_[t] = batch.tables[t].view();
+    repaired_[t] = validate_bags(model_.tables[t], bags_[t], batch.batch_size, options_.bounds);
+    if (repaired_[t]) bags_[t] = repaired_[t]->view();
   }
   const std::int64_t stride = model_.total_dim();
-  for (std::size_t t = 0; t < n; ++t) {
+  auto run_table = [&](std::size_t t, BagRange slice) {
     KernelOptions k = options_.kernel;
     k.pooling = model_.tables[t].pooling;
-    const auto start = std::chrono::steady_clock::now();
-    run_flow(flows_[t], views_[t], bags[t], {0, batch.batch_size}, {0, model_.tables[t].rows},
+    const auto start = table_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    run_flow(flows_[t], views_[t], bags_[t], slice, {views_[t].first_row, views_[t].end_row()},
              {out + column_[t], stride}, k, options_.isa);
     if (table_seconds) {
       (*table_seconds)[t] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
+  };
+  const std::int64_t block = block_samples(batch.batch_size);
+  for (std::int64_t b0 = 0; b0 < batch.batch_size; b0 += block) {
+    const BagRange slice{b0, std::min(batch.batch_size, b0 + block)};
+    for (std::size_t t = 0; t < n; ++t) {
+      if (flows_[t] == Flow::kGather || flows_[t] == Flow::kResident) run_table(t, slice);
+    }
+  }
+  // Tile scans want every look-up of the batch per pass over the table.
+  for (std::size_t t = 0; t < n; ++t) {
+    if (flows_[t] == Flow::kTileScan || flows_[t] == Flow::kResidentTileScan) run_table(t, {0, batch.batch_size});
   }
 }
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 
 #include "core/rng.h"
 #include "embflow/measure.h"
@@ -36,24 +37,30 @@ TimingStats summarize(std::vector<double> samples) {
 RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed) {
   RooflinePoint r;
   constexpr std::int64_t kBag = 32;
-  const std::int64_t lookups = 1 << 18;
+  constexpr int kDistances[] = {16, 32, 64, 128};
+  constexpr int kReps = 3;
+  const std::int64_t lookups = 1 << 17;
   const std::int64_t bags = lookups / kBag;
-  std::vector<std::int64_t> offsets(static_cast<std::size_t>(bags) + 1), indices(static_cast<std::size_t>(lookups));
+  // Fresh rows for every repetition: a repeated index set would be served from cache.
+  constexpr int kRuns = static_cast<int>(std::size(kDistances)) * kReps;
+  std::vector<std::int64_t> offsets(static_cast<std::size_t>(bags) + 1);
+  std::vector<std::int64_t> indices(static_cast<std::size_t>(lookups) * kRuns);
   Rng rng(seed);
   for (auto& i : indices) i = table.first_row + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(table.rows)));
   for (std::int64_t b = 0; b <= bags; ++b) offsets[b] = b * kBag;
   BagsView v;
   v.index_type = IndexType::kInt64;
   v.offsets = offsets.data();
-  v.indices = indices.data();
   v.num_bags = bags;
   v.num_indices = lookups;
   std::vector<float> out(static_cast<std::size_t>(bags * table.dim));
   KernelOptions opt;
   double best = 1e30;
-  for (int distance : {8, 16, 32}) {
+  int run = 0;
+  for (int distance : kDistances) {
     opt.prefetch_distance = distance;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < kReps; ++rep, ++run) {
+      v.indices = indices.data() + static_cast<std::size_t>(run) * lookups;
       const double t0 = now();
       run_flow(Flow::kGather, table, v, {0, bags}, {table.first_row, table.end_row()}, {out.data(), table.dim}, opt, isa);
       best = std::min(best, now() - t0);

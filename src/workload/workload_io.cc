@@ -115,4 +115,24 @@ Batch load_workload(const ModelSpec& model, const std::string& dir) {
   }
 }
 
+void save_workloads(const ModelSpec& model, const std::vector<Batch>& batches, const std::string& dir) {
+  if (batches.size() == 1) {
+    save_workload(model, batches[0], dir);
+    return;
+  }
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    save_workload(model, batches[i], (fs::path(dir) / fmt::format("batch{:03}", i)).string());
+  }
+}
+
+std::vector<Batch> load_workloads(const ModelSpec& model, const std::string& dir) {
+  if (fs::exists(fs::path(dir) / "workload.json")) return {load_workload(model, dir)};
+  std::vector<Batch> out;
+  for (std::size_t i = 0; fs::exists(fs::path(dir) / fmt::format("batch{:03}", i) / "workload.json"); ++i) {
+    out.push_back(load_workload(model, (fs::path(dir) / fmt::format("batch{:03}", i)).string()));
+  }
+  if (out.empty()) throw IoError(fmt::format("{}: holds neither workload.json nor batch000/workload.json", dir));
+  return out;
+}
+
 }  // namespace embflow

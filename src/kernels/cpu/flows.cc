@@ -78,6 +78,7 @@ void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange 
   a.mean = opt.pooling == Pooling::kMean;
   a.accumulate = opt.accumulate;
   a.prefetch_distance = opt.prefetch_distance;
+  a.prefetch_end = bags.num_indices;
   k.gather(a);
 }
 

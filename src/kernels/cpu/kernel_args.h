@@ -25,7 +25,8 @@ struct GatherArgs {
   std::int64_t out_stride;  // floats
   bool mean;
   bool accumulate;
-  int prefetch_distance;  // look-ups ahead, 0: none
+  int prefetch_distance;     // look-ups ahead, 0: none
+  std::int64_t prefetch_end;  // prefetch no index position at or past this (the batch's end)
 };
 
 // One look-up bucketed into a tile: out[bag] += weight * tile_row[row].
