@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <span>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,7 @@ struct RunArgs {
   int prefetch = 48;
   std::size_t tile_bytes = 256 << 10;
   std::size_t resident_budget = 0;
+  long block_bytes = -1;
   int core = 0;
 };
 
@@ -87,15 +89,25 @@ std::vector<std::string> strategy_names(const std::string& s) {
   return out;
 }
 
-// One timed batch for the total, then one with per-table timers (whose clock reads would
+// Every run, of any strategy, takes the next batch in turn: a batch comes back only after all the
+// others have been used, so no strategy finds rows that another just pulled into the caches.
+class BatchRotation {
+ public:
+  explicit BatchRotation(const std::vector<Batch>& batches) : batches_(batches) {}
+  const Batch& next() { return batches_[next_++ % batches_.size()]; }
+
+ private:
+  const std::vector<Batch>& batches_;
+  std::size_t next_ = 0;
+};
+
+// One timed batch for the total, then another with per-table timers (whose clock reads would
 // otherwise inflate the total).
-void run_once(Strategy& s, const std::vector<Batch>& batches, int iteration, float* out,
-              std::vector<double>& table_seconds) {
-  const Batch& batch = batches[static_cast<std::size_t>(iteration) % batches.size()];
+void run_once(Strategy& s, BatchRotation& batches, float* out, std::vector<double>& table_seconds) {
   const auto t0 = std::chrono::steady_clock::now();
-  s.runner->run(batch, out);
+  s.runner->run(batches.next(), out);
   s.total_samples.push_back(since(t0));
-  s.runner->run(batch, out, &table_seconds);
+  s.runner->run(batches.next(), out, &table_seconds);
   for (std::size_t t = 0; t < table_seconds.size(); ++t) s.table_samples[t].push_back(table_seconds[t]);
 }
 
@@ -109,6 +121,7 @@ void run_command(const RunArgs& a) {
   ropt.kernel.prefetch_distance = a.prefetch;
   ropt.kernel.tile_bytes = a.tile_bytes;
   if (a.resident_budget != 0) ropt.resident_budget = a.resident_budget;
+  if (a.block_bytes >= 0) ropt.block_bytes = static_cast<std::size_t>(a.block_bytes);
 
   fmt::print("model:      {} ({} tables, {} rows, {})\n", model.name, model.tables.size(),
              [&] { std::int64_t r = 0; for (auto& t : model.tables) r += t.rows; return r; }(),
@@ -172,9 +185,13 @@ void run_command(const RunArgs& a) {
     }
   }
 
-  std::vector<float> out(static_cast<std::size_t>(batch.batch_size) * static_cast<std::size_t>(model.total_dim()));
-  std::memset(out.data(), 0, out.size() * sizeof(float));  // pre-fault once, reuse for every run
+  // The output: huge pages (its rows are written far apart), pre-faulted once, reused every run.
+  const std::size_t out_floats = static_cast<std::size_t>(batch.batch_size) * static_cast<std::size_t>(model.total_dim());
+  Buffer out_storage = Buffer::allocate(std::max<std::size_t>(out_floats, 1) * sizeof(float));
+  std::memset(out_storage.data(), 0, out_storage.size());
+  const std::span<float> out(reinterpret_cast<float*>(out_storage.data()), out_floats);
   std::vector<double> table_seconds(n);
+  BatchRotation rotation(batches);
 
   std::vector<Strategy> strategies;
   auto add_strategy = [&](const std::string& name, std::vector<Flow> flows) {
@@ -222,7 +239,7 @@ void run_command(const RunArgs& a) {
     Progress progress(label, static_cast<std::int64_t>(list.size()) * (a.warmup + iters));
     for (Strategy* s : list) {
       for (int w = 0; w < a.warmup; ++w) {
-        s->runner->run(batches[static_cast<std::size_t>(w) % batches.size()], out.data());
+        s->runner->run(rotation.next(), out.data());
         progress.step(s->name);
       }
       if (a.check) {
@@ -239,9 +256,9 @@ void run_command(const RunArgs& a) {
     for (int round = 0; round < kRounds; ++round) {
       const int first = iters * round / kRounds, last = iters * (round + 1) / kRounds;
       for (Strategy* s : list) {
-        if (last > first) s->runner->run(batches[static_cast<std::size_t>(first) % batches.size()], out.data());
+        if (last > first) s->runner->run(rotation.next(), out.data());
         for (int i = first; i < last; ++i) {
-          run_once(*s, batches, i, out.data(), table_seconds);
+          run_once(*s, rotation, out.data(), table_seconds);
           progress.step(s->name);
         }
       }
@@ -351,6 +368,7 @@ void register_run(CLI::App& app) {
   cmd->add_option("--prefetch", args->prefetch, "gather prefetch distance (look-ups)")->capture_default_str();
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
   cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
+  cmd->add_option("--block-bytes", args->block_bytes, "output bytes per sample block of the gather flows (default: L2 / 4; 0: no blocks)");
   cmd->add_option("--core", args->core, "physical core to pin to")->capture_default_str();
   cmd->add_option("--json", args->json_out, "also write the results as JSON to FILE");
   cmd->callback([args] { run_command(*args); });
