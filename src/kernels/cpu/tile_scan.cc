@@ -1,5 +1,6 @@
 #include "kernels/cpu/tile_scan.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -18,11 +19,25 @@ struct TileScanScratch {
 };
 thread_local TileScanScratch scratch;
 
-// Pulls a tile into the core's caches ahead of its random reads: sequential prefetches, which
-// also wake the hardware stream prefetcher.
-void stream_tile(const std::byte* p, std::size_t bytes) {
-  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
-}
+// Pulls tiles into the core's caches ahead of their random reads: sequential prefetches (which
+// also wake the hardware stream prefetcher), issued a slice at a time while the previous tile is
+// served, so that streaming and serving overlap (the CPU's form of the paper's double buffering).
+class TileStreamer {
+ public:
+  void start(const std::byte* p, std::size_t bytes) {
+    next_ = p;
+    end_ = p + bytes;
+  }
+  void advance(std::size_t bytes) {
+    const std::byte* stop = std::min(end_, next_ + bytes);
+    for (; next_ < stop; next_ += 64) __builtin_prefetch(next_, 0, 2);
+  }
+  void finish() { advance(static_cast<std::size_t>(end_ - next_)); }
+
+ private:
+  const std::byte* next_ = nullptr;
+  const std::byte* end_ = nullptr;
+};
 
 template <class Idx>
 void bucket_and_serve(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
@@ -67,19 +82,41 @@ void bucket_and_serve(const KernelTable& k, const TableView& table, const BagsVi
   args.fp16 = table.row_type == RowType::kFp16;
   args.out = out.data + slice.begin * out.row_stride;
   args.out_stride = out.row_stride;
-  std::int64_t begin = 0;
-  for (std::int64_t t = 0; t < num_tiles; ++t) {
-    const std::int64_t end = starts[t];
-    if (end > begin) {
-      const std::int64_t first = rows.begin + (t << shift);
-      const std::int64_t n_rows = std::min<std::int64_t>(per_tile, rows.end - first);
-      args.tile = table.row(first);
-      stream_tile(args.tile, static_cast<std::size_t>(n_rows) * table.row_stride);
-      args.entries = entries + begin;
-      args.count = end - begin;
-      k.serve_tile(args);
+  // Serve the non-empty tiles in order; while serving one, stream the next.
+  auto tile_begin = [&](std::int64_t t) { return t == 0 ? std::int64_t{0} : starts[t - 1]; };
+  auto next_nonempty = [&](std::int64_t t) {
+    while (t < num_tiles && starts[t] == tile_begin(t)) ++t;
+    return t;
+  };
+  auto tile_bytes_of = [&](std::int64_t t) {
+    const std::int64_t first = rows.begin + (t << shift);
+    return static_cast<std::size_t>(std::min<std::int64_t>(per_tile, rows.end - first)) * table.row_stride;
+  };
+  constexpr std::int64_t kServeChunk = 64;  // entries served between two slices of streaming
+  TileStreamer streamer;
+  std::int64_t t = next_nonempty(0);
+  if (t < num_tiles) {
+    streamer.start(table.row(rows.begin + (t << shift)), tile_bytes_of(t));
+    streamer.finish();
+  }
+  while (t < num_tiles) {
+    const std::int64_t next = next_nonempty(t + 1);
+    const std::int64_t begin = tile_begin(t), end = starts[t];
+    std::size_t slice = 0;
+    if (next < num_tiles) {
+      const std::size_t bytes = tile_bytes_of(next);
+      streamer.start(table.row(rows.begin + (next << shift)), bytes);
+      slice = bytes / static_cast<std::size_t>((end - begin + kServeChunk - 1) / kServeChunk) + 64;
     }
-    begin = end;
+    args.tile = table.row(rows.begin + (t << shift));
+    for (std::int64_t e = begin; e < end; e += kServeChunk) {
+      args.entries = entries + e;
+      args.count = std::min(kServeChunk, end - e);
+      k.serve_tile(args);
+      if (slice) streamer.advance(slice);
+    }
+    if (next < num_tiles) streamer.finish();
+    t = next;
   }
 }
 
