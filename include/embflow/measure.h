@@ -15,6 +15,12 @@ struct TimingStats {
 };
 TimingStats summarize(std::vector<double> samples);
 
+// How many distinct batches a timing loop must use in turn so that each batch's rows have left the
+// caches before it comes back: enough to touch 256 MiB of rows, unless their index arrays would
+// take more than 512 MiB. (A batch repeated back to back finds its rows in cache and looks
+// several times faster than inference on fresh requests.)
+int distinct_batches_needed(double row_bytes_per_batch, double index_bytes_per_batch);
+
 // What this machine achieves on one table, measured on the table itself.
 struct RooflinePoint {
   double gather_rows_per_s = 0;  // best rate of a prefetched gather of uniform random rows

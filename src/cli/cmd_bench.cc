@@ -154,8 +154,9 @@ void bench_command(BenchArgs a) {
         ModelSpec model{"bench", {spec}, {}};
         for (std::size_t d = 0; d < dists.size(); ++d) {
           // Distinct batches used in turn (a repeated batch would find its rows in cache).
-          const double touched = static_cast<double>(a.batch) * bag * static_cast<double>(spec.row_bytes());
-          const int count = static_cast<int>(std::clamp(std::ceil(256.0 * (1 << 20) / std::max(touched, 1.0)), 1.0, 16.0));
+          const double planned = static_cast<double>(a.batch) * bag;
+          const int count = distinct_batches_needed(planned * static_cast<double>(spec.row_bytes()),
+                                                    (planned + static_cast<double>(a.batch)) * 8.0);
           std::vector<TableBatch> batches;
           for (int i = 0; i < count; ++i) {
             WorkloadOptions w;

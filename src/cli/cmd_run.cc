@@ -140,13 +140,14 @@ void run_command(const RunArgs& a) {
     fmt::print("workload:   {} batch(es) loaded from {}: batch {}, {} look-ups each\n", batches.size(), a.load_workload,
                batches[0].batch_size, batches[0].num_indices());
   } else {
-    double touched = 0;
+    double touched = 0, index_bytes = 0;
+    const double index_size = wopt.index_type == IndexType::kInt32 ? 4 : 8;
     for (std::size_t t = 0; t < model.tables.size(); ++t) {
-      touched += static_cast<double>(wopt.batch_size) * model.tables[t].bag_size.mean() *
-                 static_cast<double>(model.tables[t].row_bytes());
+      const double lookups = static_cast<double>(wopt.batch_size) * model.tables[t].bag_size.mean();
+      touched += lookups * static_cast<double>(model.tables[t].row_bytes());
+      index_bytes += (lookups + static_cast<double>(wopt.batch_size)) * index_size;
     }
-    const int count = a.batches > 0 ? a.batches
-                                    : static_cast<int>(std::clamp(std::ceil(256.0 * (1 << 20) / std::max(touched, 1.0)), 1.0, 16.0));
+    const int count = a.batches > 0 ? a.batches : distinct_batches_needed(touched, index_bytes);
     for (int i = 0; i < count; ++i) {
       WorkloadOptions w = wopt;
       w.seed = wopt.seed + static_cast<std::uint64_t>(i) * 1000003u;
@@ -367,7 +368,7 @@ void register_run(CLI::App& app) {
                   "all | best | a comma list of flows: gather, resident, tile-scan, resident-tile-scan (or GM, L1, GM-UB, L1-UB)")
       ->capture_default_str();
   cmd->add_option("--iters", args->iters, "timed iterations per strategy")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows, at most 16)");
+  cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");
   cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--check", args->check, "compare every output with exact arithmetic (see include/embflow/check.h)");
   cmd->add_option("--save-workload", args->save_workload, "write the batch's indices to DIR (.npy + workload.json)");

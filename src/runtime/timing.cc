@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <iterator>
@@ -85,6 +86,12 @@ RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t se
   (void)sink;
   r.scan_bytes_per_s = static_cast<double>(table.bytes()) / std::max(best_scan, 1e-9);
   return r;
+}
+
+int distinct_batches_needed(double row_bytes_per_batch, double index_bytes_per_batch) {
+  const double want = std::ceil(256.0 * (1 << 20) / std::max(row_bytes_per_batch, 1.0));
+  const double affordable = std::floor(512.0 * (1 << 20) / std::max(index_bytes_per_batch, 1.0));
+  return static_cast<int>(std::clamp(std::min(want, affordable), 1.0, 4096.0));
 }
 
 double roofline_floor_seconds(std::int64_t lookups, std::size_t table_bytes, const RooflinePoint& r) {
