@@ -104,7 +104,7 @@ def spread(values):
 
 def run_config(args, cfg, workdir):
     name = "{model} dim {dim} batch {batch} bag {bag} {dist}".format(**cfg)
-    wl = os.path.join(workdir, "wl")
+    wl = os.path.join(workdir, name.replace(" ", "_").replace(":", ""))
     common = [args.embflow, "run", "--model", cfg["model"], "--dim", str(cfg["dim"]), "--batch", str(cfg["batch"]),
               "--bag-size", str(cfg["bag"]), "--dist", cfg["dist"], "--core", str(args.core)]
     if cfg["max_rows"]:
@@ -112,26 +112,28 @@ def run_config(args, cfg, workdir):
     rows = model_rows(cfg["model"], cfg["max_rows"])
     peer = TorchPeer(rows, cfg["dim"])
     res = {"embflow": [], "loop": [], "concat": [], "floor": None}
-    batches = flat = None
+    batches = flat = flows = None
+    iters = args.iters if cfg["batch"] <= 8192 else max(3, args.iters // 3)
     for r in range(args.rounds):
         out_json = os.path.join(workdir, "result.json")
-        cmd = common + ["--strategy", "best", "--iters", str(args.iters), "--json", out_json]
-        if r == 0:
-            cmd += ["--save-workload", wl]
-        else:
-            cmd += ["--load-workload", wl]
+        cmd = common + ["--iters", str(iters), "--json", out_json]
+        if r == 0:  # measure every flow on every table, keep the best per table, save the indices
+            cmd += ["--strategy", "best", "--save-workload", wl]
+        else:       # the same per-table flows on the same saved indices
+            cmd += ["--strategy", "table-flows", "--table-flows", ",".join(flows), "--load-workload", wl]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         with open(out_json) as f:
             doc = json.load(f)
         res["embflow"].append(doc["results"][0]["median_s"])
+        flows = doc["results"][0]["flows"]
         res["floor"] = doc["floor_s"]
         if batches is None:
             batches = load_batches(wl)
             flat = [peer.concat_inputs(b) for b in batches]
-            peer.time_loop(batches, 1)  # warm-up: first calls fault in torch's buffers
-            peer.time_concat(flat, 1)
-        res["loop"].append(peer.time_loop(batches, args.iters))
-        res["concat"].append(peer.time_concat(flat, args.iters))
+            peer.time_loop(batches, 2)  # warm-up: first calls fault in torch's buffers
+            peer.time_concat(flat, 2)
+        res["loop"].append(peer.time_loop(batches, iters))
+        res["concat"].append(peer.time_concat(flat, iters))
         print(f"  {name} round {r}: embflow {res['embflow'][-1]*1e6:.0f} us, torch loop {res['loop'][-1]*1e6:.0f} us, "
               f"torch concat {res['concat'][-1]*1e6:.0f} us", file=sys.stderr)
     del peer

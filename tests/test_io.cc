@@ -188,6 +188,27 @@ TEST(WorkloadFiles, SaveAndLoadReplayExactlyTheSameIndices) {
   }
 }
 
+TEST(WorkloadFiles, SavingOverAnOlderWorkloadLeavesNoStaleBatches) {
+  TempDir dir;
+  ModelSpec model = preset_model("criteo-kaggle");
+  apply_overrides(model, {.max_rows = 1000});
+  WorkloadOptions w;
+  w.batch_size = 8;
+  std::vector<Batch> three;
+  for (int i = 0; i < 3; ++i) {
+    w.seed = i + 1;
+    three.push_back(generate_batch(model, w));
+  }
+  save_workloads(model, three, dir.file("wl"));
+  EXPECT_EQ(load_workloads(model, dir.file("wl")).size(), 3u);
+  save_workloads(model, {three[1]}, dir.file("wl"));
+  const auto back = load_workloads(model, dir.file("wl"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].tables[4].indices64, three[1].tables[4].indices64);
+  save_workloads(model, {three[0], three[2]}, dir.file("wl"));
+  EXPECT_EQ(load_workloads(model, dir.file("wl")).size(), 2u);
+}
+
 TEST(WorkloadFiles, MismatchesAndDamageAreClearErrors) {
   TempDir dir;
   ModelSpec model = preset_model("criteo-kaggle");

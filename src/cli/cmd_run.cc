@@ -34,6 +34,7 @@ struct RunArgs {
   int warmup = 2;
   bool check = false;
   std::string save_workload, load_workload, tables_dir, json_out;
+  std::vector<std::string> table_flows;
   std::string bounds = "error";
   int prefetch = 48;
   std::size_t tile_bytes = 256 << 10;
@@ -72,7 +73,7 @@ std::vector<Table> make_tables(const ModelSpec& model, const RunArgs& a) {
 }
 
 // The strategies to run: "all" = the four flows plus the best flow per table; or a comma list of
-// flows and "best".
+// flows, "best" and "table-flows" (one flow per table, from --table-flows).
 std::vector<std::string> strategy_names(const std::string& s) {
   if (s == "all") return {"gather", "resident", "tile-scan", "resident-tile-scan", "best"};
   std::vector<std::string> out;
@@ -84,7 +85,7 @@ std::vector<std::string> strategy_names(const std::string& s) {
     start = p + 1;
   }
   for (auto& n : out) {
-    if (n != "best") n = std::string(to_string(parse_flow(n)));  // paper names -> ours; throws on unknown
+    if (n != "best" && n != "table-flows") n = std::string(to_string(parse_flow(n)));  // paper names -> ours
   }
   return out;
 }
@@ -223,6 +224,14 @@ void run_command(const RunArgs& a) {
   for (Flow f : kAllFlows) {
     const bool named = std::find(names.begin(), names.end(), std::string(to_string(f))) != names.end();
     if (named || want_best) add_strategy(std::string(to_string(f)), std::vector<Flow>(n, f));
+  }
+  if (std::find(names.begin(), names.end(), "table-flows") != names.end()) {
+    if (a.table_flows.size() != n) {
+      throw InvalidInput(fmt::format("--table-flows: {} flows for a model of {} tables", a.table_flows.size(), n));
+    }
+    std::vector<Flow> flows;
+    for (const auto& f : a.table_flows) flows.push_back(parse_flow(f));
+    add_strategy("table-flows", flows);
   }
 
   // The reference output, computed once (on the same validated / repaired input as the runs).
@@ -365,8 +374,11 @@ void register_run(CLI::App& app) {
   args->model.add_to(*cmd);
   args->workload.add_to(*cmd);
   cmd->add_option("--strategy", args->strategy,
-                  "all | best | a comma list of flows: gather, resident, tile-scan, resident-tile-scan (or GM, L1, GM-UB, L1-UB)")
+                  "all | best | table-flows | a comma list of flows: gather, resident, tile-scan, resident-tile-scan "
+                  "(or GM, L1, GM-UB, L1-UB)")
       ->capture_default_str();
+  cmd->add_option("--table-flows", args->table_flows, "one flow per table, for --strategy table-flows (e.g. the flows "
+                  "'best' chose, from --json)")->delimiter(',');
   cmd->add_option("--iters", args->iters, "timed iterations per strategy")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");
   cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -116,6 +116,16 @@ Batch load_workload(const ModelSpec& model, const std::string& dir) {
 }
 
 void save_workloads(const ModelSpec& model, const std::vector<Batch>& batches, const std::string& dir) {
+  // A workload saved there before would otherwise leave stale batches that load_workloads reads.
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      const std::string name = entry.path().filename().string();
+      const bool ours = name == "workload.json" || (name.rfind("batch", 0) == 0 && entry.is_directory()) ||
+                        (name.size() > 4 && name[0] == 't' && name.substr(name.size() - 4) == ".npy");
+      if (ours) fs::remove_all(entry.path(), ec);
+    }
+  }
   if (batches.size() == 1) {
     save_workload(model, batches[0], dir);
     return;
