@@ -33,6 +33,7 @@ bench: build
 	./$(BUILD)/embflow bench --out docs/bench
 
 compare-torch: build
+	@./scripts/install-deps.sh --python
 	$(PYTHON) bench/compare_torch.py --embflow ./$(BUILD)/embflow
 
 clean:

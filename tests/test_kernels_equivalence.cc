@@ -147,6 +147,33 @@ TEST_P(FlowEquivalence, TileSizesFromOneRowToWholeTable) {
   }
 }
 
+TEST_P(FlowEquivalence, StreamedOutputStoresMatch) {
+  // stream_output takes effect on 64-byte aligned rows: full vectors are streamed, tails stored.
+  const Case c = GetParam();
+  for (int dim : {16, 17, 33, 64, 128, 256}) {
+    const TableSpec spec = small_spec(500, dim, RowType::kFp32, 0, 5);
+    const Table table = Table::random(spec, test_seed(), 1);
+    const TableBatch tb = make_bags(spec, 50, "uniform", IndexType::kInt64, true, test_seed() + dim);
+    const std::int64_t stride = (dim + 15) / 16 * 16 + 16;
+    Buffer out = Buffer::allocate(50 * stride * sizeof(float), Buffer::Pages::kSmall);
+    auto* o = reinterpret_cast<float*>(out.data());
+    for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+      KernelOptions opt;
+      opt.pooling = pooling;
+      opt.stream_output = true;
+      ResidentCopy copy;
+      TableView view = table.view();
+      if (is_resident(c.flow)) {
+        copy = ResidentCopy::make(view, {0, spec.rows}, view.bytes());
+        view = copy.view();
+      }
+      run_flow(c.flow, view, tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, opt, c.isa);
+      const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, pooling);
+      EXPECT_TRUE(r.ok()) << "dim " << dim << " ratio " << r.worst_ratio;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFlowsAllIsas, FlowEquivalence, ::testing::ValuesIn(all_cases()), case_name);
 
 TEST(Reference, MeetsItsOwnToleranceRule) {

@@ -64,6 +64,9 @@ struct KernelOptions {
   bool accumulate = false;          // add into out instead of overwriting (row-range splits)
   int prefetch_distance = 48;       // look-ups ahead (gather flows); 0 disables prefetch
   std::size_t tile_bytes = 256 << 10;  // bytes of table per tile (tile-scan flows)
+  // Gather flows: write output rows with non-temporal stores (a hint, used only when the output
+  // rows are 64-byte aligned and accumulate is off). For outputs far larger than the caches.
+  bool stream_output = false;
 };
 
 // The scalar reference: plain loops, float accumulation in index order.

@@ -39,7 +39,7 @@ struct RunArgs {
   int prefetch = 48;
   std::size_t tile_bytes = 256 << 10;
   std::size_t resident_budget = 0;
-  long block_bytes = -1;
+  long stream_output_above = -1;
   int core = 0;
 };
 
@@ -122,16 +122,16 @@ void run_command(const RunArgs& a) {
   ropt.kernel.prefetch_distance = a.prefetch;
   ropt.kernel.tile_bytes = a.tile_bytes;
   if (a.resident_budget != 0) ropt.resident_budget = a.resident_budget;
-  if (a.block_bytes >= 0) ropt.block_bytes = static_cast<std::size_t>(a.block_bytes);
+  if (a.stream_output_above >= 0) ropt.stream_output_above = static_cast<std::size_t>(a.stream_output_above);
 
   fmt::print("model:      {} ({} tables, {} rows, {})\n", model.name, model.tables.size(),
              [&] { std::int64_t r = 0; for (auto& t : model.tables) r += t.rows; return r; }(),
              human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
   fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
-  fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, sample blocks of {} output, bounds {}\n",
+  fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
-             a.prefetch, human_bytes(static_cast<double>(ropt.block_bytes)), a.bounds);
+             a.prefetch, human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
 
   std::vector<Table> tables = make_tables(model, a);
   // Several distinct batches, used in turn: one batch repeated would find its rows in cache.
@@ -390,7 +390,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--prefetch", args->prefetch, "gather prefetch distance (look-ups)")->capture_default_str();
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
   cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
-  cmd->add_option("--block-bytes", args->block_bytes, "output bytes per sample block of the gather flows (default: L2 / 4; 0: no blocks)");
+  cmd->add_option("--stream-output-above", args->stream_output_above,
+                  "bytes of output above which gather flows use streaming stores (default 32 MiB)");
   cmd->add_option("--core", args->core, "physical core to pin to")->capture_default_str();
   cmd->add_option("--json", args->json_out, "also write the results as JSON to FILE");
   cmd->callback([args] { run_command(*args); });

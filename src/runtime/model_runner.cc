@@ -13,10 +13,7 @@ RunnerOptions default_runner_options() {
   RunnerOptions o;
   o.isa = active_isa();
   const MachineInfo m = describe_machine();
-  if (m.l2_bytes != 0) {
-    o.resident_budget = m.l2_bytes;
-    o.block_bytes = m.l2_bytes / 4;
-  }
+  if (m.l2_bytes != 0) o.resident_budget = m.l2_bytes;
   return o;
 }
 
@@ -59,13 +56,6 @@ ModelRunner::ModelRunner(const ModelSpec& model, const std::vector<const TableVi
   repaired_.resize(n);
 }
 
-std::int64_t ModelRunner::block_samples(std::int64_t batch_size) const {
-  if (options_.block_bytes == 0) return std::max<std::int64_t>(batch_size, 1);
-  const std::int64_t per_sample = static_cast<std::int64_t>(sizeof(float)) * model_.total_dim();
-  return std::clamp<std::int64_t>(static_cast<std::int64_t>(options_.block_bytes) / per_sample, 8,
-                                  std::max<std::int64_t>(batch_size, 8));
-}
-
 void ModelRunner::run(const Batch& batch, float* out, std::vector<double>* table_seconds) {
   const std::size_t n = model_.tables.size();
   if (batch.tables.size() != n) {
@@ -79,26 +69,20 @@ void ModelRunner::run(const Batch& batch, float* out, std::vector<double>* table
     if (repaired_[t]) bags_[t] = repaired_[t]->view();
   }
   const std::int64_t stride = model_.total_dim();
-  auto run_table = [&](std::size_t t, BagRange slice) {
+  const bool large_output =
+      static_cast<double>(batch.batch_size) * static_cast<double>(stride) * sizeof(float) >
+      static_cast<double>(options_.stream_output_above);
+  for (std::size_t t = 0; t < n; ++t) {
     KernelOptions k = options_.kernel;
     k.pooling = model_.tables[t].pooling;
+    k.stream_output = large_output && (model_.tables[t].dim * sizeof(float)) % 64 == 0 &&
+                      (column_[t] * sizeof(float)) % 64 == 0;
     const auto start = table_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    run_flow(flows_[t], views_[t], bags_[t], slice, {views_[t].first_row, views_[t].end_row()},
+    run_flow(flows_[t], views_[t], bags_[t], {0, batch.batch_size}, {views_[t].first_row, views_[t].end_row()},
              {out + column_[t], stride}, k, options_.isa);
     if (table_seconds) {
       (*table_seconds)[t] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
-  };
-  const std::int64_t block = block_samples(batch.batch_size);
-  for (std::int64_t b0 = 0; b0 < batch.batch_size; b0 += block) {
-    const BagRange slice{b0, std::min(batch.batch_size, b0 + block)};
-    for (std::size_t t = 0; t < n; ++t) {
-      if (flows_[t] == Flow::kGather || flows_[t] == Flow::kResident) run_table(t, slice);
-    }
-  }
-  // Tile scans want every look-up of the batch per pass over the table.
-  for (std::size_t t = 0; t < n; ++t) {
-    if (flows_[t] == Flow::kTileScan || flows_[t] == Flow::kResidentTileScan) run_table(t, {0, batch.batch_size});
   }
 }
 

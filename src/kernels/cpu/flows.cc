@@ -77,6 +77,8 @@ void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange 
   a.out_stride = out.row_stride;
   a.mean = opt.pooling == Pooling::kMean;
   a.accumulate = opt.accumulate;
+  a.stream_out = opt.stream_output && !opt.accumulate && reinterpret_cast<std::uintptr_t>(out.data) % 64 == 0 &&
+                 (out.row_stride * sizeof(float)) % 64 == 0;
   a.prefetch_distance = opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
   k.gather(a);

@@ -25,6 +25,7 @@ struct GatherArgs {
   std::int64_t out_stride;  // floats
   bool mean;
   bool accumulate;
+  bool stream_out;           // non-temporal stores of full, 64-byte aligned output vectors
   int prefetch_distance;     // look-ups ahead, 0: none
   std::int64_t prefetch_end;  // prefetch no index position at or past this (the batch's end)
 };

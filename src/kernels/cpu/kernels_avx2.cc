@@ -23,6 +23,8 @@ struct S {
   static V fma(V x, float w, V acc) { return _mm256_fmadd_ps(x, _mm256_set1_ps(w), acc); }
   static V mul(V x, float s) { return _mm256_mul_ps(x, _mm256_set1_ps(s)); }
   static V add(V x, V y) { return _mm256_add_ps(x, y); }
+  static void stream(float* p, V v) { _mm256_stream_ps(p, v); }
+  static void fence() { _mm_sfence(); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static void store_n(float* p, V v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
 };

@@ -21,6 +21,8 @@ struct S {
   static V fma(V x, float w, V acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(w), acc); }
   static V mul(V x, float s) { return _mm512_mul_ps(x, _mm512_set1_ps(s)); }
   static V add(V x, V y) { return _mm512_add_ps(x, y); }
+  static void stream(float* p, V v) { _mm512_stream_ps(p, v); }
+  static void fence() { _mm_sfence(); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static void store_n(float* p, V v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
 };

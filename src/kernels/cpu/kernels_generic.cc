@@ -39,6 +39,8 @@ struct S {
     for (int i = 0; i < 4; ++i) x.v[i] += y.v[i];
     return x;
   }
+  static void stream(float* p, V x) { store(p, x); }  // no portable non-temporal store
+  static void fence() {}
   static void store(float* p, V x) {
     for (int i = 0; i < 4; ++i) p[i] = x.v[i];
   }
