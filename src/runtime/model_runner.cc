@@ -13,7 +13,7 @@ RunnerOptions default_runner_options() {
   RunnerOptions o;
   o.isa = active_isa();
   const MachineInfo m = describe_machine();
-  if (m.l2_bytes != 0) o.resident_budget = m.l2_bytes;
+  if (m.l2_bytes != 0) o.resident_budget = o.prefetch_above_bytes = m.l2_bytes;
   return o;
 }
 
@@ -75,6 +75,7 @@ void ModelRunner::run(const Batch& batch, float* out, std::vector<double>* table
   for (std::size_t t = 0; t < n; ++t) {
     KernelOptions k = options_.kernel;
     k.pooling = model_.tables[t].pooling;
+    if (views_[t].bytes() <= options_.prefetch_above_bytes) k.prefetch_distance = 0;
     k.stream_output = large_output && (model_.tables[t].dim * sizeof(float)) % 64 == 0 &&
                       (column_[t] * sizeof(float)) % 64 == 0;
     const auto start = table_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
