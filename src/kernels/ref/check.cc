@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/half.h"
+#include "kernels/ref/row_element.h"
 
 namespace embflow {
 
@@ -22,10 +22,8 @@ CheckResult check_pooled_lookup(const TableView& table, const BagsView& bags, Ba
       if (r < rows.begin || r >= rows.end) continue;
       ++used;
       const double w = bags.weights ? bags.weights[k] : 1.0;
-      const std::byte* row = table.row(r);
       for (int j = 0; j < table.dim; ++j) {
-        const double x = table.row_type == RowType::kFp32 ? reinterpret_cast<const float*>(row)[j]
-                                                          : half_to_float(reinterpret_cast<const std::uint16_t*>(row)[j]);
+        const double x = row_element(table, r, j);
         sum[j] += w * x;
         mag[j] += std::abs(w * x);
       }

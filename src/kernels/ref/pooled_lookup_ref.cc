@@ -2,7 +2,7 @@
 // float accumulation in index order; every optimized flow is tested against it.
 #include <vector>
 
-#include "core/half.h"
+#include "kernels/ref/row_element.h"
 #include "embflow/kernels.h"
 
 namespace embflow {
@@ -17,11 +17,8 @@ void pooled_lookup_ref(const TableView& table, const BagsView& bags, BagRange sl
       const std::int64_t r = bags.index(k);
       if (r < rows.begin || r >= rows.end) continue;
       const float w = bags.weights ? bags.weights[k] : 1.0f;
-      const std::byte* row = table.row(r);
       for (int j = 0; j < table.dim; ++j) {
-        const float x = table.row_type == RowType::kFp32 ? reinterpret_cast<const float*>(row)[j]
-                                                         : half_to_float(reinterpret_cast<const std::uint16_t*>(row)[j]);
-        acc[j] += w * x;
+        acc[j] += w * row_element(table, r, j);
       }
     }
     const float scale = e > s ? 1.0f / static_cast<float>(e - s) : 0.0f;
