@@ -113,11 +113,15 @@ void run_once(Strategy& s, BatchRotation& batches, float* out, std::vector<doubl
 }
 
 void run_command(const RunArgs& a) {
+  // Every option is checked before any work: a typo fails at once, not after minutes of set-up.
   const ModelSpec model = a.model.resolve();
   const WorkloadOptions wopt = a.workload.resolve();
+  const auto names = strategy_names(a.strategy);
+  const Isa isa = active_isa();
   pin_current_thread(a.core);
   const MachineInfo machine = describe_machine();
   RunnerOptions ropt = default_runner_options();
+  ropt.isa = isa;
   ropt.bounds = parse_bounds_policy(a.bounds);
   ropt.kernel.prefetch_distance = a.prefetch;
   ropt.kernel.tile_bytes = a.tile_bytes;
@@ -219,7 +223,6 @@ void run_command(const RunArgs& a) {
     s.table_samples.resize(n);
     strategies.push_back(std::move(s));
   };
-  const auto names = strategy_names(a.strategy);
   const bool want_best = std::find(names.begin(), names.end(), "best") != names.end();
   for (Flow f : kAllFlows) {
     const bool named = std::find(names.begin(), names.end(), std::string(to_string(f))) != names.end();

@@ -46,7 +46,12 @@ bool supported(Isa isa) {
 Isa choose_isa() {
   const char* env = std::getenv("EMBFLOW_ISA");
   if (env != nullptr && *env != '\0') {
-    const Isa want = parse_isa(env);
+    Isa want;
+    try {
+      want = parse_isa(env);
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(fmt::format("EMBFLOW_ISA={}: {}", env, e.what()));
+    }
     if (!supported(want)) {
       throw InvalidInput(fmt::format("EMBFLOW_ISA={}: this CPU does not support it", env));
     }
