@@ -47,6 +47,7 @@ Isa active_isa();
 
 struct BagRange {
   std::int64_t begin = 0, end = 0;
+  std::int64_t size() const { return end - begin; }
 };
 struct RowRange {
   std::int64_t begin = 0, end = 0;

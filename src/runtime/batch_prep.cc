@@ -1,0 +1,68 @@
+#include "runtime/batch_prep.h"
+
+#include <fmt/format.h>
+
+#include "embflow/error.h"
+
+namespace embflow::runtime {
+
+void prepare_batch(const ModelSpec& model, const Batch& batch, BoundsPolicy bounds,
+                   std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
+  const std::size_t n = model.tables.size();
+  if (batch.tables.size() != n) {
+    throw InvalidInput(fmt::format("batch has {} tables, model '{}' has {}", batch.tables.size(), model.name, n));
+  }
+  repaired.resize(n);
+  bags.resize(n);
+  for (std::size_t t = 0; t < n; ++t) {
+    bags[t] = batch.tables[t].view();
+    repaired[t] = validate_bags(model.tables[t], bags[t], batch.batch_size, bounds);
+    if (repaired[t]) bags[t] = repaired[t]->view();
+  }
+}
+
+BagsView sub_bags(const BagsView& bags, BagRange range) {
+  BagsView v = bags;
+  const std::size_t size = bags.index_type == IndexType::kInt32 ? 4 : 8;
+  v.offsets = static_cast<const std::byte*>(bags.offsets) + static_cast<std::size_t>(range.begin) * size;
+  v.num_bags = range.end - range.begin;
+  return v;
+}
+
+void check_storage(const ModelSpec& model, const std::vector<const TableView*>& tables) {
+  if (tables.size() != model.tables.size()) {
+    throw InvalidInput(fmt::format("model '{}' has {} tables, got storage for {}", model.name, model.tables.size(),
+                                   tables.size()));
+  }
+  for (std::size_t t = 0; t < tables.size(); ++t) {
+    const TableSpec& spec = model.tables[t];
+    const TableView& v = *tables[t];
+    if (v.rows != spec.rows || v.dim != spec.dim || v.row_type != spec.row_type) {
+      throw InvalidInput(fmt::format("table '{}': storage is [{}, {}] {}, the spec says [{}, {}] {}", spec.name, v.rows,
+                                     v.dim, to_string(v.row_type), spec.rows, spec.dim, to_string(spec.row_type)));
+    }
+  }
+}
+
+std::vector<int> output_columns(const ModelSpec& model) {
+  std::vector<int> cols;
+  int col = 0;
+  for (const auto& t : model.tables) {
+    cols.push_back(col);
+    col += t.dim;
+  }
+  return cols;
+}
+
+KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec& model, std::size_t t,
+                                   const TableView& view, int column, std::int64_t batch_size) {
+  KernelOptions k = options.kernel;
+  k.pooling = model.tables[t].pooling;
+  if (view.bytes() <= options.prefetch_above_bytes) k.prefetch_distance = 0;
+  const double out_bytes = static_cast<double>(batch_size) * model.total_dim() * sizeof(float);
+  k.stream_output = out_bytes > static_cast<double>(options.stream_output_above) &&
+                    (model.tables[t].dim * sizeof(float)) % 64 == 0 && (column * sizeof(float)) % 64 == 0;
+  return k;
+}
+
+}  // namespace embflow::runtime

@@ -1,0 +1,220 @@
+// Plans: the baselines' properties, validation of bad plans, JSON; the executor on pinned
+// workers against exact arithmetic, with batch splits, row splits, resident copies and tile
+// scans, and with several callers at once.
+#include <gmock/gmock.h>
+
+#include <thread>
+
+#include "embflow/check.h"
+#include "embflow/error.h"
+#include "embflow/executor.h"
+#include "embflow/plan.h"
+#include "embflow/topology.h"
+#include "test_util.h"
+
+namespace embflow {
+namespace {
+
+using ::testing::HasSubstr;
+
+ModelSpec small_model() {
+  ModelSpec m = preset_model("criteo-kaggle");
+  apply_overrides(m, {.dim = 24, .max_rows = 20000, .bag_size = BagSizeSpec{0, 6}});
+  m.tables[3].pooling = Pooling::kMean;
+  return m;
+}
+
+int machine_cores() { return describe_machine().physical_cores; }
+
+std::string plan_error(const Plan& p, const ModelSpec& m) {
+  try {
+    validate_plan(p, m, machine_cores());
+  } catch (const InvalidInput& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Plans, BaselinesServeEveryLookupExactlyOnce) {
+  const ModelSpec m = small_model();
+  for (int cores = 1; cores <= machine_cores(); ++cores) {
+    for (std::int64_t batch : {1, 7, 2048}) {
+      EXPECT_NO_THROW(validate_plan(symmetric_plan(m, batch, cores), m, machine_cores()));
+      std::vector<double> cost(m.tables.size());
+      for (std::size_t t = 0; t < cost.size(); ++t) cost[t] = static_cast<double>(m.tables[t].rows);
+      const Plan tw = table_wise_plan(m, batch, cores, cost);
+      EXPECT_NO_THROW(validate_plan(tw, m, machine_cores()));
+    }
+  }
+}
+
+TEST(Plans, TableWiseBalancesPredictedCostLargestFirst) {
+  const ModelSpec m = small_model();
+  std::vector<double> cost(m.tables.size(), 1.0);
+  cost[2] = 30.0;  // one heavy table: alone on a core, every other table on the other
+  const Plan p = table_wise_plan(m, 64, 2, cost);
+  ASSERT_EQ(p.items[0].size(), 1u);
+  EXPECT_EQ(p.items[0][0].table, 2);
+  EXPECT_EQ(p.items[1].size(), m.tables.size() - 1);
+  EXPECT_EQ(plan_to_json(p), plan_to_json(table_wise_plan(m, 64, 2, cost)));  // deterministic
+}
+
+TEST(Plans, JsonRoundTrips) {
+  const ModelSpec m = small_model();
+  const Plan p = symmetric_plan(m, 100, machine_cores());
+  const Plan back = parse_plan_json(plan_to_json(p), "round trip");
+  EXPECT_EQ(plan_to_json(back), plan_to_json(p));
+}
+
+TEST(Plans, BadPlansAreRefusedWithTheReason) {
+  const ModelSpec m = small_model();
+  Plan p = symmetric_plan(m, 100, 1);
+  p.model = "dlrm-v2";
+  EXPECT_THAT(plan_error(p, m), HasSubstr("plan is for model 'dlrm-v2'"));
+
+  p = symmetric_plan(m, 100, 1);
+  p.cores[0] = 999;
+  EXPECT_THAT(plan_error(p, m), HasSubstr("uses core 999"));
+
+  p = symmetric_plan(m, 100, 1);
+  p.items[0].erase(p.items[0].begin() + 5);
+  EXPECT_THAT(plan_error(p, m), HasSubstr("leaves table 't05' out"));
+
+  p = symmetric_plan(m, 100, 1);
+  p.items[0].push_back({7, Flow::kGather, {10, 20}, {0, 5}});
+  EXPECT_THAT(plan_error(p, m), HasSubstr("serves table 't07' twice"));
+
+  p = symmetric_plan(m, 100, 1);
+  p.items[0][3].rows.end -= 1;
+  EXPECT_THAT(plan_error(p, m), HasSubstr("leaves part of table 't03' unserved"));
+
+  p = symmetric_plan(m, 100, 1);
+  p.items[0][1].bags.end = 101;
+  EXPECT_THAT(plan_error(p, m), HasSubstr("outside [0, 100)"));
+
+  std::string json = plan_to_json(symmetric_plan(m, 10, 1));
+  json.replace(json.find("\"gather\""), 8, "\"GM-XB\"");
+  try {
+    parse_plan_json(json, "p.json");
+    FAIL();
+  } catch (const InvalidInput& e) {
+    EXPECT_THAT(e.what(), HasSubstr("unknown flow 'GM-XB'"));
+  }
+  EXPECT_THROW(parse_plan_json("{\"format\": \"embflow-plan\", \"version\": 9}", "p.json"), InvalidInput);
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = small_model();
+    for (const auto& s : model_.tables) tables_.push_back(Table::random(s, testing::test_seed(), 1));
+    for (const auto& t : tables_) views_.push_back(t.view());
+    for (const auto& v : views_) ptrs_.push_back(&v);
+  }
+
+  Batch batch(std::uint64_t seed) const {
+    WorkloadOptions w;
+    w.batch_size = kBatch;
+    w.distribution = Distribution::parse("zipf:1.05");
+    w.weighted = true;
+    w.seed = seed;
+    return generate_batch(model_, w);
+  }
+
+  void expect_correct(const Batch& b, const std::vector<float>& out, int parts) const {
+    int col = 0;
+    for (std::size_t t = 0; t < model_.tables.size(); ++t) {
+      const CheckResult r = check_pooled_lookup(views_[t], b.tables[t].view(), {0, kBatch}, {0, model_.tables[t].rows},
+                                                {const_cast<float*>(out.data()) + col, model_.total_dim()},
+                                                model_.tables[t].pooling, 2 * parts);
+      EXPECT_TRUE(r.ok()) << "table " << t << " ratio " << r.worst_ratio << " bag " << r.worst_bag;
+      col += model_.tables[t].dim;
+    }
+  }
+
+  static constexpr std::int64_t kBatch = 300;
+  ModelSpec model_;
+  std::vector<Table> tables_;
+  std::vector<TableView> views_;
+  std::vector<const TableView*> ptrs_;
+};
+
+TEST_F(ExecutorTest, BaselinePlansMatchExactArithmetic) {
+  std::vector<double> cost(model_.tables.size());
+  for (std::size_t t = 0; t < cost.size(); ++t) cost[t] = static_cast<double>(model_.tables[t].rows);
+  for (const Plan& plan : {symmetric_plan(model_, kBatch, machine_cores()), table_wise_plan(model_, kBatch, machine_cores(), cost)}) {
+    PlanExecutor ex(model_, ptrs_, plan, default_runner_options());
+    const Batch b = batch(3);
+    std::vector<float> out(static_cast<std::size_t>(kBatch) * model_.total_dim(), NAN);
+    ex.run(b, out.data());
+    expect_correct(b, out, 1);
+    EXPECT_EQ(ex.last_worker_seconds().size(), plan.workers());
+  }
+}
+
+TEST_F(ExecutorTest, RowSplitsResidentCopiesAndTileScansAddUp) {
+  // Table 2 split by rows over every core (partial sums reduced), table 3 split by rows and
+  // bags, resident and tile-scan flows on slices; everything else symmetric.
+  const int cores = machine_cores();
+  Plan p = symmetric_plan(model_, kBatch, cores);
+  for (auto& items : p.items) {
+    std::erase_if(items, [](const WorkItem& it) { return it.table == 2 || it.table == 3 || it.table == 0; });
+  }
+  const std::int64_t rows2 = model_.tables[2].rows, rows3 = model_.tables[3].rows;
+  for (int c = 0; c < cores; ++c) {
+    p.items[c].push_back({2, c % 2 ? Flow::kTileScan : Flow::kResident, {0, kBatch}, {rows2 * c / cores, rows2 * (c + 1) / cores}});
+  }
+  p.items[0].push_back({3, Flow::kGather, {0, 100}, {0, rows3 / 3}});
+  p.items[cores - 1].push_back({3, Flow::kResidentTileScan, {0, 100}, {rows3 / 3, rows3}});
+  p.items[cores - 1].push_back({3, Flow::kTileScan, {100, kBatch}, {0, rows3}});
+  p.items[0].push_back({0, Flow::kResidentTileScan, {0, kBatch}, {0, model_.tables[0].rows}});
+  p.mapper = "manual";
+  PlanExecutor ex(model_, ptrs_, p, default_runner_options());
+  for (std::uint64_t seed : {1, 2}) {
+    const Batch b = batch(seed);
+    std::vector<float> out(static_cast<std::size_t>(kBatch) * model_.total_dim(), NAN);
+    ex.run(b, out.data());
+    expect_correct(b, out, cores);
+  }
+}
+
+TEST_F(ExecutorTest, ServesConcurrentCallers) {
+  PlanExecutor ex(model_, ptrs_, symmetric_plan(model_, kBatch, machine_cores()), default_runner_options());
+  std::vector<std::thread> callers;
+  std::vector<Batch> batches;
+  std::vector<std::vector<float>> outs(4, std::vector<float>(static_cast<std::size_t>(kBatch) * model_.total_dim()));
+  for (int i = 0; i < 4; ++i) batches.push_back(batch(10 + i));
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&, i] {
+      for (int rep = 0; rep < 5; ++rep) ex.run(batches[i], outs[i].data());
+    });
+  }
+  for (auto& c : callers) c.join();
+  for (int i = 0; i < 4; ++i) expect_correct(batches[i], outs[i], 1);
+}
+
+TEST_F(ExecutorTest, BadBatchOrBudgetStopsBeforeAnyWork) {
+  PlanExecutor ex(model_, ptrs_, symmetric_plan(model_, kBatch, 1), default_runner_options());
+  Batch b = batch(1);
+  b.tables[4].indices64[7] = model_.tables[4].rows;  // out of range
+  std::vector<float> out(static_cast<std::size_t>(kBatch) * model_.total_dim(), 5.0f);
+  EXPECT_THROW(ex.run(b, out.data()), InvalidInput);
+  for (float f : out) ASSERT_EQ(f, 5.0f);  // nothing ran
+  Batch small = batch(1);
+  small.batch_size = 10;
+  EXPECT_THROW(ex.run(small, out.data()), InvalidInput);
+
+  Plan p = symmetric_plan(model_, kBatch, 1);
+  for (auto& it : p.items[0]) it.flow = Flow::kResident;  // every table resident on one core
+  RunnerOptions tight = default_runner_options();
+  tight.resident_budget = 1 << 20;
+  try {
+    PlanExecutor over(model_, ptrs_, p, tight);
+    FAIL();
+  } catch (const CapacityError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("core 0 holds"));
+  }
+}
+
+}  // namespace
+}  // namespace embflow
