@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/progress.h"
+#include "cli/session.h"
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/measure.h"
@@ -57,21 +58,6 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::vector<Table> make_tables(const ModelSpec& model, const RunArgs& a) {
-  std::vector<Table> tables;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (const auto& spec : model.tables) {
-    if (a.tables_dir.empty()) {
-      tables.push_back(Table::random(spec, a.workload.seed));
-    } else {
-      tables.push_back(Table::map_npy(spec, (std::filesystem::path(a.tables_dir) / (spec.name + ".npy")).string()));
-    }
-  }
-  fmt::print("tables:     {} {} in {:.2f} s\n", a.tables_dir.empty() ? "filled from seed" : "mapped from",
-             a.tables_dir.empty() ? fmt::format("{}", a.workload.seed) : a.tables_dir, since(t0));
-  return tables;
-}
-
 // The strategies to run: "all" = the four flows plus the best flow per table; or a comma list of
 // flows, "best" and "table-flows" (one flow per table, from --table-flows).
 std::vector<std::string> strategy_names(const std::string& s) {
@@ -89,18 +75,6 @@ std::vector<std::string> strategy_names(const std::string& s) {
   }
   return out;
 }
-
-// Every run, of any strategy, takes the next batch in turn: a batch comes back only after all the
-// others have been used, so no strategy finds rows that another just pulled into the caches.
-class BatchRotation {
- public:
-  explicit BatchRotation(const std::vector<Batch>& batches) : batches_(batches) {}
-  const Batch& next() { return batches_[next_++ % batches_.size()]; }
-
- private:
-  const std::vector<Batch>& batches_;
-  std::size_t next_ = 0;
-};
 
 // One timed batch for the total, then another with per-table timers (whose clock reads would
 // otherwise inflate the total).
@@ -137,47 +111,13 @@ void run_command(const RunArgs& a) {
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
              a.prefetch, human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
 
-  std::vector<Table> tables = make_tables(model, a);
-  // Several distinct batches, used in turn: one batch repeated would find its rows in cache.
-  std::vector<Batch> batches;
-  if (!a.load_workload.empty()) {
-    batches = load_workloads(model, a.load_workload);
-    fmt::print("workload:   {} batch(es) loaded from {}: batch {}, {} look-ups each\n", batches.size(), a.load_workload,
-               batches[0].batch_size, batches[0].num_indices());
-  } else {
-    double touched = 0, index_bytes = 0;
-    const double index_size = wopt.index_type == IndexType::kInt32 ? 4 : 8;
-    for (std::size_t t = 0; t < model.tables.size(); ++t) {
-      const double lookups = static_cast<double>(wopt.batch_size) * model.tables[t].bag_size.mean();
-      touched += lookups * static_cast<double>(model.tables[t].row_bytes());
-      index_bytes += (lookups + static_cast<double>(wopt.batch_size)) * index_size;
-    }
-    const int count = a.batches > 0 ? a.batches : distinct_batches_needed(touched, index_bytes);
-    for (int i = 0; i < count; ++i) {
-      WorkloadOptions w = wopt;
-      w.seed = wopt.seed + static_cast<std::uint64_t>(i) * 1000003u;
-      batches.push_back(generate_batch(model, w));
-    }
-    fmt::print("workload:   {} batches in turn, each of {} samples, {} look-ups, dist {}, {}{}\n", count,
-               batches[0].batch_size, batches[0].num_indices(), wopt.distribution.to_string(), a.workload.index_type,
-               wopt.weighted ? ", weighted" : "");
-  }
-  if (!a.save_workload.empty()) {
-    save_workloads(model, batches, a.save_workload);
-    fmt::print("saved:      workload to {}\n", a.save_workload);
-  }
+  std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
+  const std::vector<Batch> batches = make_batches(model, wopt, a.batches, a.load_workload, a.save_workload);
   const Batch& batch = batches[0];  // the one checked, and the shape of every one
-  for (const Batch& b : batches) {
-    if (b.batch_size != batch.batch_size) {
-      throw InvalidInput(fmt::format("{}: batches of {} and {} samples; use one batch size", a.load_workload,
-                                     batch.batch_size, b.batch_size));
-    }
-  }
   const std::size_t n = model.tables.size();
   std::vector<TableView> views;
-  std::vector<const TableView*> view_ptrs;
   for (const auto& t : tables) views.push_back(t.view());
-  for (const auto& v : views) view_ptrs.push_back(&v);
+  const std::vector<const TableView*> view_ptrs = view_pointers(views);
 
   // The roofline of each table, measured on the table itself.
   std::vector<RooflinePoint> roof(n);

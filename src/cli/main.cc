@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   embflow::cli::register_info(app);
   embflow::cli::register_run(app);
   embflow::cli::register_bench(app);
+  embflow::cli::register_compare(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,19 +6,26 @@
 
 namespace embflow::runtime {
 
+void check_table_count(const ModelSpec& model, const Batch& batch) {
+  if (batch.tables.size() != model.tables.size()) {
+    throw InvalidInput(fmt::format("batch has {} tables, model '{}' has {}", batch.tables.size(), model.name,
+                                   model.tables.size()));
+  }
+}
+
+void prepare_table(const ModelSpec& model, std::size_t t, const Batch& batch, BoundsPolicy bounds,
+                   std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
+  bags[t] = batch.tables[t].view();
+  repaired[t] = validate_bags(model.tables[t], bags[t], batch.batch_size, bounds);
+  if (repaired[t]) bags[t] = repaired[t]->view();
+}
+
 void prepare_batch(const ModelSpec& model, const Batch& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
-  const std::size_t n = model.tables.size();
-  if (batch.tables.size() != n) {
-    throw InvalidInput(fmt::format("batch has {} tables, model '{}' has {}", batch.tables.size(), model.name, n));
-  }
-  repaired.resize(n);
-  bags.resize(n);
-  for (std::size_t t = 0; t < n; ++t) {
-    bags[t] = batch.tables[t].view();
-    repaired[t] = validate_bags(model.tables[t], bags[t], batch.batch_size, bounds);
-    if (repaired[t]) bags[t] = repaired[t]->view();
-  }
+  check_table_count(model, batch);
+  repaired.resize(model.tables.size());
+  bags.resize(model.tables.size());
+  for (std::size_t t = 0; t < model.tables.size(); ++t) prepare_table(model, t, batch, bounds, repaired, bags);
 }
 
 BagsView sub_bags(const BagsView& bags, BagRange range) {

@@ -13,6 +13,11 @@ namespace embflow::runtime {
 // value) and fills `bags` with views of the batch, or of repaired copies kept in `repaired`.
 void prepare_batch(const ModelSpec& model, const Batch& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags);
+// The same for table t alone (repaired and bags already sized to the model).
+void prepare_table(const ModelSpec& model, std::size_t t, const Batch& batch, BoundsPolicy bounds,
+                   std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags);
+// Throws unless the batch has one entry per table of the model.
+void check_table_count(const ModelSpec& model, const Batch& batch);
 
 // The bags [range) of `bags` as a view of its own: bag 0 is bag range.begin (indices and weights
 // stay shared, offsets keep pointing into them).

@@ -1,3 +1,5 @@
+#include <atomic>
+#include <barrier>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -47,16 +49,24 @@ struct PlanExecutor::State {
   std::vector<Worker> workers;  // sized once, before any thread starts
 
   std::mutex call_mutex;  // one batch at a time
-  std::mutex mu;          // guards what follows
+  // Hand-off between the caller and the workers: spin briefly, then sleep on the condition
+  // variables (waking a sleeping thread costs tens of microseconds on a VM, a batch can take less
+  // than a millisecond).
+  std::mutex mu;
   std::condition_variable start_cv, done_cv;
-  std::uint64_t generation = 0;
-  int pending = 0;
-  int ready = 0;
-  bool stop = false;
-  std::exception_ptr error;
-  // The batch being run (set by run() before it wakes the workers).
+  std::atomic<std::uint64_t> generation{0};
+  std::atomic<int> pending{0};
+  std::atomic<bool> stop{false};
+  int ready = 0;               // guarded by mu
+  std::exception_ptr error;    // guarded by mu
+  // The batch being run (set by run() before it wakes the workers). Phase 1: worker w validates
+  // tables w, w + workers, ...; all meet at `validated`; phase 2 runs only if no table failed.
+  const Batch* batch = nullptr;
   std::vector<std::optional<TableBatch>> repaired;
   std::vector<BagsView> bags;
+  std::vector<std::exception_ptr> table_errors;
+  std::unique_ptr<std::barrier<>> validated;
+  std::atomic<bool> invalid{false};
   std::int64_t batch_size = 0;
   float* out = nullptr;
 
@@ -73,7 +83,19 @@ struct PlanExecutor::State {
     }
   }
 
-  void worker_main(Worker& w) {
+  // Phase 1: this worker's share of the batch's tables, validated (and repaired) in parallel.
+  void validate_share(std::size_t index) {
+    for (std::size_t t = index; t < model.tables.size(); t += workers.size()) {
+      try {
+        runtime::prepare_table(model, t, *batch, options.bounds, repaired, bags);
+      } catch (...) {
+        table_errors[t] = std::current_exception();
+        invalid.store(true);
+      }
+    }
+  }
+
+  void worker_main(Worker& w, std::size_t index) {
     try {
       pin_current_thread(w.core);
       for (Task& task : w.tasks) {
@@ -94,31 +116,46 @@ struct PlanExecutor::State {
     }
     done_cv.notify_all();
     while (true) {
-      {
+      if (!spin_until([&] { return stop.load() || generation.load(std::memory_order_acquire) != seen; })) {
         std::unique_lock<std::mutex> lock(mu);
-        start_cv.wait(lock, [&] { return stop || generation != seen; });
-        if (stop) return;
-        seen = generation;
+        start_cv.wait(lock, [&] { return stop.load() || generation.load() != seen; });
       }
+      if (stop.load()) return;
+      seen = generation.load(std::memory_order_acquire);
       const double t0 = now();
+      validate_share(index);
+      validated->arrive_and_wait();
       try {
-        for (Task& task : w.tasks) run_task(task);
+        if (!invalid.load()) {
+          for (Task& task : w.tasks) run_task(task);
+        }
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
         if (!error) error = std::current_exception();
       }
       w.seconds = now() - t0;
-      {
+      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mu);
-        if (--pending == 0) done_cv.notify_all();
+        done_cv.notify_all();
       }
     }
+  }
+
+  static inline int kSpins = 2000;
+  // Spins up to kSpins pauses for `ready` to hold; false when it did not.
+  template <class Pred>
+  static bool spin_until(Pred ready) {
+    for (int i = 0; i < kSpins; ++i) {
+      if (ready()) return true;
+      __builtin_ia32_pause();
+    }
+    return ready();
   }
 
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lock(mu);
-      stop = true;
+      stop.store(true);
     }
     start_cv.notify_all();
     for (Worker& w : workers) {
@@ -179,7 +216,13 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
                                       worker.core, resident_bytes, options.resident_budget));
     }
   }
-  for (Worker& w : s.workers) w.thread = std::thread([&s, &w] { s.worker_main(w); });
+  s.repaired.resize(model.tables.size());
+  s.bags.resize(model.tables.size());
+  s.table_errors.resize(model.tables.size());
+  s.validated = std::make_unique<std::barrier<>>(static_cast<std::ptrdiff_t>(s.workers.size()));
+  for (std::size_t w = 0; w < s.workers.size(); ++w) {
+    s.workers[w].thread = std::thread([&s, w] { s.worker_main(s.workers[w], w); });
+  }
   std::unique_lock<std::mutex> lock(s.mu);
   s.done_cv.wait(lock, [&] { return s.ready == static_cast<int>(s.workers.size()); });
   if (s.error) {  // e.g. a resident copy that does not fit
@@ -199,19 +242,28 @@ void PlanExecutor::run(const Batch& batch, float* out) {
     throw InvalidInput(fmt::format("batch of {} samples, the plan is for batches of {}", batch.batch_size,
                                    s.plan.batch_size));
   }
-  runtime::prepare_batch(s.model, batch, s.options.bounds, s.repaired, s.bags);  // before any work
+  runtime::check_table_count(s.model, batch);
   {
     std::lock_guard<std::mutex> lock(s.mu);
+    s.batch = &batch;
+    std::fill(s.table_errors.begin(), s.table_errors.end(), nullptr);
+    s.invalid.store(false);
     s.batch_size = batch.batch_size;
     s.out = out;
     s.error = nullptr;
-    s.pending = static_cast<int>(s.workers.size());
-    ++s.generation;
+    s.pending.store(static_cast<int>(s.workers.size()));
+    s.generation.fetch_add(1, std::memory_order_release);
   }
   s.start_cv.notify_all();
-  {
+  if (!State::spin_until([&] { return s.pending.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lock(s.mu);
-    s.done_cv.wait(lock, [&] { return s.pending == 0; });
+    s.done_cv.wait(lock, [&] { return s.pending.load() == 0; });
+  }
+  for (const auto& e : s.table_errors) {  // the first bad table, in model order: nothing ran
+    if (e) std::rethrow_exception(e);
+  }
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
     if (s.error) std::rethrow_exception(s.error);
   }
   s.reduce_partials();

@@ -1,0 +1,179 @@
+// embflow compare: mappings of tables to cores, run side by side on pinned workers, repeated.
+// Today: the two baselines of the paper and of TorchRec, symmetric (every table's batch split
+// evenly over all cores) and table-wise (whole tables, largest measured cost first, to the least
+// loaded core). The asymmetric planner of the paper joins them when the cost model lands.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/progress.h"
+#include "cli/session.h"
+#include "embflow/check.h"
+#include "embflow/error.h"
+#include "embflow/executor.h"
+#include "embflow/measure.h"
+#include "embflow/topology.h"
+
+namespace embflow::cli {
+namespace {
+
+struct CompareArgs {
+  ModelArgs model;
+  WorkloadArgs workload;
+  int cores = 0;
+  int iters = 20;
+  int batches = 0;
+  bool check = false;
+  std::string tables_dir, plans_dir;
+};
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+struct Mapping {
+  Plan plan;
+  std::unique_ptr<PlanExecutor> executor;
+  std::vector<double> makespans;
+  std::vector<std::vector<double>> worker_seconds;  // [worker][iteration]
+};
+
+void compare_command(const CompareArgs& a) {
+  const ModelSpec model = a.model.resolve();
+  const WorkloadOptions wopt = a.workload.resolve();
+  const MachineInfo machine = describe_machine();
+  const int cores = a.cores > 0 ? a.cores : machine.physical_cores;
+  if (cores > machine.physical_cores) {
+    throw InvalidInput(fmt::format("--cores {}: this machine has {} physical cores", cores, machine.physical_cores));
+  }
+  fmt::print("model:      {} ({} tables, {}), {} cores of {}\n", model.name, model.tables.size(),
+             human_bytes(static_cast<double>(model.bytes())), cores, machine.cpu_model);
+  for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
+  std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
+  const std::vector<Batch> batches = make_batches(model, wopt, a.batches, "", "");
+  std::vector<TableView> views;
+  for (const auto& t : tables) views.push_back(t.view());
+  const auto ptrs = view_pointers(views);
+  const RunnerOptions ropt = default_runner_options();
+  BatchRotation rotation(batches);
+  const std::int64_t batch_size = batches[0].batch_size;
+  std::vector<float> out(static_cast<std::size_t>(batch_size) * model.total_dim());
+
+  // Table-wise needs a cost per table: measured here, each table gathered alone on one worker.
+  std::vector<double> cost(model.tables.size());
+  {
+    PlanExecutor one(model, ptrs, symmetric_plan(model, batch_size, 1), ropt);
+    std::vector<std::vector<double>> samples(model.tables.size());
+    for (int rep = 0; rep < 5; ++rep) {
+      for (std::size_t t = 0; t < model.tables.size(); ++t) {
+        ModelSpec single{model.name, {model.tables[t]}, {}};
+        const Batch& b = rotation.next();
+        Batch only{b.batch_size, {b.tables[t]}};
+        PlanExecutor ex(single, {ptrs[t]}, symmetric_plan(single, batch_size, 1), ropt);
+        const double t0 = now();
+        ex.run(only, out.data());
+        samples[t].push_back(now() - t0);
+      }
+    }
+    for (std::size_t t = 0; t < cost.size(); ++t) cost[t] = summarize(samples[t]).median;
+  }
+
+  std::vector<Mapping> maps;
+  for (Plan p : {symmetric_plan(model, batch_size, cores), table_wise_plan(model, batch_size, cores, cost)}) {
+    if (!a.plans_dir.empty()) {
+      std::filesystem::create_directories(a.plans_dir);
+      std::ofstream(std::filesystem::path(a.plans_dir) / (p.mapper + ".json")) << plan_to_json(p) << "\n";
+    }
+    Mapping m;
+    m.executor = std::make_unique<PlanExecutor>(model, ptrs, p, ropt);
+    m.plan = std::move(p);
+    m.worker_seconds.resize(m.plan.workers());
+    maps.push_back(std::move(m));
+  }
+  for (const auto& t : tables) t.touch();
+  Progress progress("comparing", static_cast<std::int64_t>(maps.size()) * a.iters);
+  constexpr int kRounds = 4;
+  std::vector<Mapping*> order;
+  for (auto& m : maps) order.push_back(&m);
+  for (int round = 0; round < kRounds; ++round) {
+    std::reverse(order.begin(), order.end());  // no mapping always follows the same one
+    for (Mapping* m : order) {
+      m->executor->run(rotation.next(), out.data());  // untimed: inherit no cold state
+      for (int i = a.iters * round / kRounds; i < a.iters * (round + 1) / kRounds; ++i) {
+        const double t0 = now();
+        m->executor->run(rotation.next(), out.data());
+        m->makespans.push_back(now() - t0);
+        const auto ws = m->executor->last_worker_seconds();
+        for (std::size_t w = 0; w < ws.size(); ++w) m->worker_seconds[w].push_back(ws[w]);
+        progress.step(m->plan.mapper);
+      }
+    }
+  }
+
+  const double base = summarize(maps[0].makespans).median;
+  fmt::print("\nmakespan per batch: median over {} iterations, mappings interleaved; workers' busy time per batch\n",
+             a.iters);
+  fmt::print("{:<12} {:>10} {:>8} {:>9} {:>10}  {}\n", "mapping", "us", "spread", "speed-up", "imbalance",
+             "busy us per worker (core: us)");
+  for (Mapping& m : maps) {
+    const TimingStats st = summarize(m.makespans);
+    std::vector<double> busy;
+    std::string per;
+    for (std::size_t w = 0; w < m.plan.workers(); ++w) {
+      busy.push_back(summarize(m.worker_seconds[w]).median);
+      per += fmt::format("{}: {:.0f}  ", m.plan.cores[w], busy.back() * 1e6);
+    }
+    const double mean = std::accumulate(busy.begin(), busy.end(), 0.0) / static_cast<double>(busy.size());
+    const double imbalance = mean > 0 ? *std::max_element(busy.begin(), busy.end()) / mean : 1.0;
+    fmt::print("{:<12} {:>10.1f} {:>7.1f}% {:>8.2f}x {:>10.2f}  {}\n", m.plan.mapper, st.median * 1e6, st.spread() * 100,
+               base / st.median, imbalance, per);
+  }
+  if (a.check) {
+    const Batch& b = batches[0];
+    for (Mapping& m : maps) {
+      m.executor->run(b, out.data());
+      const auto cols = [&] {
+        std::vector<int> c;
+        int col = 0;
+        for (const auto& t : model.tables) {
+          c.push_back(col);
+          col += t.dim;
+        }
+        return c;
+      }();
+      for (std::size_t t = 0; t < model.tables.size(); ++t) {
+        const CheckResult r = check_pooled_lookup(views[t], b.tables[t].view(), {0, batch_size}, {0, model.tables[t].rows},
+                                                  {out.data() + cols[t], model.total_dim()}, model.tables[t].pooling);
+        if (!r.ok()) {
+          set_exit_code(3);
+          fmt::print(stderr, "embflow: error: --check: {} table {} outside the tolerance (err/bound {:.2f})\n",
+                     m.plan.mapper, model.tables[t].name, r.worst_ratio);
+        }
+      }
+    }
+    if (exit_code() == 0) fmt::print("check:      every mapping's output within the tolerance bound\n");
+  }
+}
+
+}  // namespace
+
+void register_compare(CLI::App& app) {
+  auto args = std::make_shared<CompareArgs>();
+  auto* cmd = app.add_subcommand("compare", "run mappings of tables to cores side by side (symmetric, table-wise)");
+  args->model.add_to(*cmd);
+  args->workload.add_to(*cmd);
+  cmd->add_option("--cores", args->cores, "workers, one per physical core (default: all)");
+  cmd->add_option("--iters", args->iters, "timed batches per mapping")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");
+  cmd->add_flag("--check", args->check, "compare every mapping's output with exact arithmetic");
+  cmd->add_option("--tables-dir", args->tables_dir, "map tables from DIR/<table name>.npy instead of random fill");
+  cmd->add_option("--save-plans", args->plans_dir, "write each mapping's plan as DIR/<mapper>.json");
+  cmd->callback([args] { compare_command(*args); });
+}
+
+}  // namespace embflow::cli

@@ -1,0 +1,73 @@
+#include "cli/session.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "embflow/error.h"
+#include "embflow/measure.h"
+
+namespace embflow::cli {
+
+std::vector<Table> make_tables(const ModelSpec& model, const std::string& tables_dir, std::uint64_t seed) {
+  std::vector<Table> tables;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& spec : model.tables) {
+    if (tables_dir.empty()) {
+      tables.push_back(Table::random(spec, seed));
+    } else {
+      tables.push_back(Table::map_npy(spec, (std::filesystem::path(tables_dir) / (spec.name + ".npy")).string()));
+    }
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print("tables:     {} {} in {:.2f} s\n", tables_dir.empty() ? "filled from seed" : "mapped from",
+             tables_dir.empty() ? fmt::format("{}", seed) : tables_dir, s);
+  return tables;
+}
+
+std::vector<Batch> make_batches(const ModelSpec& model, const WorkloadOptions& opt, int count,
+                                const std::string& load_dir, const std::string& save_dir) {
+  std::vector<Batch> batches;
+  if (!load_dir.empty()) {
+    batches = load_workloads(model, load_dir);
+    fmt::print("workload:   {} batch(es) loaded from {}: batch {}, {} look-ups each\n", batches.size(), load_dir,
+               batches[0].batch_size, batches[0].num_indices());
+    for (const Batch& b : batches) {
+      if (b.batch_size != batches[0].batch_size) {
+        throw InvalidInput(fmt::format("{}: batches of {} and {} samples; use one batch size", load_dir,
+                                       batches[0].batch_size, b.batch_size));
+      }
+    }
+  } else {
+    double touched = 0, index_bytes = 0;
+    const double index_size = opt.index_type == IndexType::kInt32 ? 4 : 8;
+    for (const auto& t : model.tables) {
+      const double lookups = static_cast<double>(opt.batch_size) * t.bag_size.mean();
+      touched += lookups * static_cast<double>(t.row_bytes());
+      index_bytes += (lookups + static_cast<double>(opt.batch_size)) * index_size;
+    }
+    if (count <= 0) count = distinct_batches_needed(touched, index_bytes);
+    for (int i = 0; i < count; ++i) {
+      WorkloadOptions w = opt;
+      w.seed = opt.seed + static_cast<std::uint64_t>(i) * 1000003u;
+      batches.push_back(generate_batch(model, w));
+    }
+    fmt::print("workload:   {} batches in turn, each of {} samples, {} look-ups, dist {}, {}{}\n", count,
+               batches[0].batch_size, batches[0].num_indices(), opt.distribution.to_string(),
+               opt.index_type == IndexType::kInt32 ? "int32" : "int64", opt.weighted ? ", weighted" : "");
+  }
+  if (!save_dir.empty()) {
+    save_workloads(model, batches, save_dir);
+    fmt::print("saved:      workload to {}\n", save_dir);
+  }
+  return batches;
+}
+
+std::vector<const TableView*> view_pointers(const std::vector<TableView>& views) {
+  std::vector<const TableView*> out;
+  for (const auto& v : views) out.push_back(&v);
+  return out;
+}
+
+}  // namespace embflow::cli

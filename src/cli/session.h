@@ -1,0 +1,35 @@
+// Set-up shared by the subcommands that time a model: its tables, its batches, and the order in
+// which timed runs take the batches.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "embflow/table.h"
+#include "embflow/workload.h"
+
+namespace embflow::cli {
+
+// Random tables from the seed, or DIR/<table name>.npy memory-mapped. Prints how long it took.
+std::vector<Table> make_tables(const ModelSpec& model, const std::string& tables_dir, std::uint64_t seed);
+
+// Distinct batches to use in turn (one batch repeated would find its rows in cache): loaded from
+// load_dir, or generated, `count` of them (0: enough to touch 256 MiB of rows); saved to
+// save_dir when given. All of one batch size. Prints what it did.
+std::vector<Batch> make_batches(const ModelSpec& model, const WorkloadOptions& opt, int count,
+                                const std::string& load_dir, const std::string& save_dir);
+
+// Every timed run, of any strategy, takes the next batch in turn: a batch comes back only after
+// all the others have been used, so no strategy finds rows that another just pulled into cache.
+class BatchRotation {
+ public:
+  explicit BatchRotation(const std::vector<Batch>& batches) : batches_(batches) {}
+  const Batch& next() { return batches_[next_++ % batches_.size()]; }
+
+ private:
+  const std::vector<Batch>& batches_;
+  std::size_t next_ = 0;
+};
+
+std::vector<const TableView*> view_pointers(const std::vector<TableView>& views);
+
+}  // namespace embflow::cli
