@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -32,6 +33,7 @@ struct CompareArgs {
   int batches = 0;
   bool check = false;
   std::string tables_dir, plans_dir;
+  std::vector<std::string> plan_files;
 };
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -54,6 +56,21 @@ void compare_command(const CompareArgs& a) {
   fmt::print("model:      {} ({} tables, {}), {} cores of {}\n", model.name, model.tables.size(),
              human_bytes(static_cast<double>(model.bytes())), cores, machine.cpu_model);
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
+  // The user's plans are read and checked before any set-up work.
+  std::vector<Plan> user_plans;
+  for (const auto& file : a.plan_files) {  // e.g. edited from --save-plans
+    std::ifstream in(file);
+    if (!in) throw IoError(fmt::format("{}: cannot open plan", file));
+    std::stringstream text;
+    text << in.rdbuf();
+    Plan p = parse_plan_json(text.str(), file);
+    if (p.batch_size != wopt.batch_size) {
+      throw InvalidInput(fmt::format("{}: the plan is for batches of {}, this run uses {}", file, p.batch_size, wopt.batch_size));
+    }
+    validate_plan(p, model, machine.physical_cores);
+    p.mapper = std::filesystem::path(file).stem().string();
+    user_plans.push_back(std::move(p));
+  }
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, a.batches, "", "");
   std::vector<TableView> views;
@@ -83,8 +100,10 @@ void compare_command(const CompareArgs& a) {
     for (std::size_t t = 0; t < cost.size(); ++t) cost[t] = summarize(samples[t]).median;
   }
 
+  std::vector<Plan> plans{symmetric_plan(model, batch_size, cores), table_wise_plan(model, batch_size, cores, cost)};
+  for (Plan& p : user_plans) plans.push_back(std::move(p));
   std::vector<Mapping> maps;
-  for (Plan p : {symmetric_plan(model, batch_size, cores), table_wise_plan(model, batch_size, cores, cost)}) {
+  for (Plan p : plans) {
     if (!a.plans_dir.empty()) {
       std::filesystem::create_directories(a.plans_dir);
       std::ofstream(std::filesystem::path(a.plans_dir) / (p.mapper + ".json")) << plan_to_json(p) << "\n";
@@ -164,7 +183,8 @@ void compare_command(const CompareArgs& a) {
 
 void register_compare(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
-  auto* cmd = app.add_subcommand("compare", "run mappings of tables to cores side by side (symmetric, table-wise)");
+  auto* cmd = app.add_subcommand("compare", "run mappings of tables to cores side by side (symmetric, table-wise, "
+                                             "and plans given with --plan)");
   args->model.add_to(*cmd);
   args->workload.add_to(*cmd);
   cmd->add_option("--cores", args->cores, "workers, one per physical core (default: all)");
@@ -173,6 +193,7 @@ void register_compare(CLI::App& app) {
   cmd->add_flag("--check", args->check, "compare every mapping's output with exact arithmetic");
   cmd->add_option("--tables-dir", args->tables_dir, "map tables from DIR/<table name>.npy instead of random fill");
   cmd->add_option("--save-plans", args->plans_dir, "write each mapping's plan as DIR/<mapper>.json");
+  cmd->add_option("--plan", args->plan_files, "also run this plan (JSON, as --save-plans writes; repeatable)");
   cmd->callback([args] { compare_command(*args); });
 }
 
