@@ -264,23 +264,28 @@ void run_command(const RunArgs& a) {
     if (std::find(names.begin(), names.end(), s.name) != names.end()) shown.push_back(&s);
   }
 
-  // Per-table matrix: median microseconds per batch for every strategy shown.
-  fmt::print("\nper table: median us per batch ({} iterations, interleaved); floor = roofline floor\n", a.iters);
+  // Per-table matrix: median microseconds per batch for every strategy shown, then the rates of
+  // the fastest of them on that table.
+  fmt::print("\nper table: median us per batch ({} iterations, interleaved); floor = roofline floor; "
+             "rates of the fastest strategy\n", a.iters);
   fmt::print("{:<8} {:>10} {:>9} {:>8} {:>9}", "table", "rows", "bytes", "lookups", "floor");
   for (Strategy* s : shown) fmt::print(" {:>12}", s->name == "resident-tile-scan" ? "res-tile-scan" : s->name);
-  fmt::print("\n");
+  fmt::print(" {:>10} {:>7}\n", "Mlookup/s", "GB/s");
   for (std::size_t t = 0; t < n; ++t) {
     fmt::print("{:<8} {:>10} {:>9} {:>8} {:>9.1f}", model.tables[t].name, model.tables[t].rows,
                human_bytes(static_cast<double>(model.tables[t].bytes())), batch.tables[t].num_indices(), floor_s[t] * 1e6);
+    double fastest = 1e30;
     for (Strategy* s : shown) {
-      const double m = summarize(s->table_samples[t]).median * 1e6;
+      const double m = summarize(s->table_samples[t]).median;
+      fastest = std::min(fastest, m);
       if (s->name == "best") {
-        fmt::print(" {:>7.1f} {:<4}", m, paper_name(s->flows[t]));
+        fmt::print(" {:>7.1f} {:<4}", m * 1e6, paper_name(s->flows[t]));
       } else {
-        fmt::print(" {:>12.1f}", m);
+        fmt::print(" {:>12.1f}", m * 1e6);
       }
     }
-    fmt::print("\n");
+    const double lk = static_cast<double>(batch.tables[t].num_indices());
+    fmt::print(" {:>10.1f} {:>7.2f}\n", lk / fastest / 1e6, lk * static_cast<double>(model.tables[t].row_bytes()) / fastest / 1e9);
   }
 
   double floor_total = 0, row_bytes = 0;
