@@ -21,6 +21,7 @@
 #include "embflow/executor.h"
 #include "embflow/measure.h"
 #include "embflow/topology.h"
+#include "runtime/batch_prep.h"
 
 namespace embflow::cli {
 namespace {
@@ -156,15 +157,7 @@ void compare_command(const CompareArgs& a) {
     const Batch& b = batches[0];
     for (Mapping& m : maps) {
       m.executor->run(b, out.data());
-      const auto cols = [&] {
-        std::vector<int> c;
-        int col = 0;
-        for (const auto& t : model.tables) {
-          c.push_back(col);
-          col += t.dim;
-        }
-        return c;
-      }();
+      const std::vector<int> cols = runtime::output_columns(model);
       for (std::size_t t = 0; t < model.tables.size(); ++t) {
         const CheckResult r = check_pooled_lookup(views[t], b.tables[t].view(), {0, batch_size}, {0, model.tables[t].rows},
                                                   {out.data() + cols[t], model.total_dim()}, model.tables[t].pooling);

@@ -146,14 +146,22 @@ void validate_plan(const Plan& plan, const ModelSpec& model, int machine_cores) 
   }
 }
 
-Plan symmetric_plan(const ModelSpec& model, std::int64_t batch_size, int cores) {
+namespace {
+// A plan with `cores` workers on cores 0 .. cores-1 and no items yet.
+Plan empty_plan(const ModelSpec& model, std::int64_t batch_size, int cores, const char* mapper) {
   if (cores < 1) throw InvalidInput(fmt::format("need at least one core, got {}", cores));
   Plan p;
   p.model = model.name;
   p.batch_size = batch_size;
-  p.mapper = "symmetric";
+  p.mapper = mapper;
   p.items.resize(static_cast<std::size_t>(cores));
   for (int c = 0; c < cores; ++c) p.cores.push_back(c);
+  return p;
+}
+}  // namespace
+
+Plan symmetric_plan(const ModelSpec& model, std::int64_t batch_size, int cores) {
+  Plan p = empty_plan(model, batch_size, cores, "symmetric");
   for (int t = 0; t < static_cast<int>(model.tables.size()); ++t) {
     for (int c = 0; c < cores; ++c) {
       const BagRange bags{batch_size * c / cores, batch_size * (c + 1) / cores};
@@ -164,16 +172,10 @@ Plan symmetric_plan(const ModelSpec& model, std::int64_t batch_size, int cores) 
 }
 
 Plan table_wise_plan(const ModelSpec& model, std::int64_t batch_size, int cores, const std::vector<double>& table_seconds) {
-  if (cores < 1) throw InvalidInput(fmt::format("need at least one core, got {}", cores));
   if (table_seconds.size() != model.tables.size()) {
     throw InvalidInput(fmt::format("table-wise: {} costs for {} tables", table_seconds.size(), model.tables.size()));
   }
-  Plan p;
-  p.model = model.name;
-  p.batch_size = batch_size;
-  p.mapper = "table-wise";
-  p.items.resize(static_cast<std::size_t>(cores));
-  for (int c = 0; c < cores; ++c) p.cores.push_back(c);
+  Plan p = empty_plan(model, batch_size, cores, "table-wise");
   if (batch_size == 0) return p;
   std::vector<int> order(model.tables.size());
   std::iota(order.begin(), order.end(), 0);
