@@ -85,16 +85,20 @@ void compare_command(const CompareArgs& a) {
   // Table-wise needs a cost per table: measured here, each table gathered alone on one worker.
   std::vector<double> cost(model.tables.size());
   {
-    PlanExecutor one(model, ptrs, symmetric_plan(model, batch_size, 1), ropt);
+    std::vector<ModelSpec> singles;
+    for (const auto& t : model.tables) singles.push_back(ModelSpec{model.name, {t}, {}});
+    std::vector<std::unique_ptr<PlanExecutor>> alone;
+    for (std::size_t t = 0; t < model.tables.size(); ++t) {
+      alone.push_back(std::make_unique<PlanExecutor>(singles[t], std::vector<const TableView*>{ptrs[t]},
+                                                     symmetric_plan(singles[t], batch_size, 1), ropt));
+    }
     std::vector<std::vector<double>> samples(model.tables.size());
     for (int rep = 0; rep < 5; ++rep) {
       for (std::size_t t = 0; t < model.tables.size(); ++t) {
-        ModelSpec single{model.name, {model.tables[t]}, {}};
         const Batch& b = rotation.next();
-        Batch only{b.batch_size, {b.tables[t]}};
-        PlanExecutor ex(single, {ptrs[t]}, symmetric_plan(single, batch_size, 1), ropt);
+        const Batch only{b.batch_size, {b.tables[t]}};
         const double t0 = now();
-        ex.run(only, out.data());
+        alone[t]->run(only, out.data());
         samples[t].push_back(now() - t0);
       }
     }
