@@ -16,6 +16,7 @@
 #include "cli/options.h"
 #include "cli/progress.h"
 #include "cli/session.h"
+#include "runtime/batch_prep.h"
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/measure.h"
@@ -177,17 +178,17 @@ void run_command(const RunArgs& a) {
     add_strategy("table-flows", flows);
   }
 
-  // The reference output, computed once (on the same validated / repaired input as the runs).
+  // --check compares a strategy's output for batch 0 with exact arithmetic, on the same validated
+  // (or repaired) bags the strategy ran.
+  std::vector<std::optional<TableBatch>> checked_repairs;
+  std::vector<BagsView> checked_bags;
+  if (a.check) runtime::prepare_batch(model, batch, ropt.bounds, checked_repairs, checked_bags);
+  const std::vector<int> columns = runtime::output_columns(model);
   auto check_strategy = [&](Strategy& s) {
     s.check = {};
     for (std::size_t t = 0; t < n; ++t) {
-      BagsView bags = batch.tables[t].view();
-      auto repaired = validate_bags(model.tables[t], bags, batch.batch_size, ropt.bounds);
-      if (repaired) bags = repaired->view();
-      std::int64_t col = 0;
-      for (std::size_t u = 0; u < t; ++u) col += model.tables[u].dim;
-      const CheckResult c = check_pooled_lookup(views[t], bags, {0, batch.batch_size}, {0, model.tables[t].rows},
-                                                {out.data() + col, model.total_dim()}, model.tables[t].pooling);
+      const CheckResult c = check_pooled_lookup(views[t], checked_bags[t], {0, batch.batch_size}, {0, model.tables[t].rows},
+                                                {out.data() + columns[t], model.total_dim()}, model.tables[t].pooling);
       s.check.max_abs_error = std::max(s.check.max_abs_error, c.max_abs_error);
       if (c.worst_ratio >= s.check.worst_ratio) s.check = {s.check.max_abs_error, c.worst_ratio, c.worst_bag, c.worst_col};
     }
