@@ -21,9 +21,11 @@ struct RunnerOptions {
   Isa isa = Isa::kGeneric;                  // set from active_isa() by default_runner_options()
   // Outputs of more bytes than this are written with non-temporal (streaming) stores by the
   // gather flows, for tables whose output columns are whole cache lines: such an output cannot
-  // stay in cache anyway, and streaming stores skip reading each line before writing it.
-  // Measured on the development VM, batch 65536 of criteo-kaggle (104 MiB of output): 40 -> 25 ms.
-  std::size_t stream_output_above = std::size_t{32} << 20;
+  // stay in a core's caches anyway, and streaming stores skip reading each line before writing
+  // it. Measured on the development VM: criteo-kaggle batch 65536 (104 MiB of output) 40 -> 24 ms;
+  // dlrm-v2 batch 2048 (26 MiB) 47 -> 41 ms; criteo dim 64 batch 2048 (13 MiB) 2.2 -> 2.0 ms;
+  // criteo dim 16 batch 2048 (3.2 MiB) unchanged, and there the next layer may still find it in L3.
+  std::size_t stream_output_above = std::size_t{8} << 20;
 };
 RunnerOptions default_runner_options();
 

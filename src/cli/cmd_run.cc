@@ -351,7 +351,7 @@ void register_run(CLI::App& app) {
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
   cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
   cmd->add_option("--stream-output-above", args->stream_output_above,
-                  "bytes of output above which gather flows use streaming stores (default 32 MiB)");
+                  "bytes of output above which gather flows use streaming stores (default 8 MiB)");
   cmd->add_option("--core", args->core, "physical core to pin to")->capture_default_str();
   cmd->add_option("--json", args->json_out, "also write the results as JSON to FILE");
   cmd->callback([args] { run_command(*args); });
