@@ -5,6 +5,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 # Debian's interpreter sees Debian's numpy and torch; another python3 on PATH may not.
 PYTHON     ?= /usr/bin/python3
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: deps build run test test-sanitize bench compare-torch clean
 
