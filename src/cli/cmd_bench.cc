@@ -13,7 +13,7 @@
 #include "cli/progress.h"
 #include "embflow/error.h"
 #include "embflow/measure.h"
-#include "embflow/runner.h"
+#include "embflow/kernels.h"
 #include "embflow/topology.h"
 #include "embflow/workload.h"
 

@@ -4,9 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <map>
 #include <span>
 
 #include <fmt/format.h>

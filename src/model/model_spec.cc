@@ -183,7 +183,6 @@ std::string model_to_json(const ModelSpec& model) {
 }
 
 void apply_overrides(ModelSpec& model, const ModelOverrides& o) {
-  std::int64_t capped = 0;
   for (auto& t : model.tables) {
     if (o.dim) t.dim = *o.dim;
     if (o.row_type) t.row_type = *o.row_type;
@@ -192,7 +191,6 @@ void apply_overrides(ModelSpec& model, const ModelOverrides& o) {
     if (o.max_rows && t.rows > *o.max_rows) {
       model.notes.push_back(fmt::format("table {} capped from {} to {} rows (--max-rows)", t.name, t.rows, *o.max_rows));
       t.rows = *o.max_rows;
-      ++capped;
     }
     validate_table_spec(t);
   }
