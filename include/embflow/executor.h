@@ -26,7 +26,10 @@ class PlanExecutor {
   void run(const Batch& batch, float* out);
 
   // Seconds each worker spent on its items during the last run, in plan order.
+  // (Validating the worker's share of the batch's tables included.)
   std::vector<double> last_worker_seconds() const;
+  // Seconds each item took during the last run: [worker][item], plan order.
+  std::vector<std::vector<double>> last_item_seconds() const;
   const Plan& plan() const;
 
  private:

@@ -1,6 +1,7 @@
 // Measuring: robust summaries of repeated timings, and the machine's roofline for a table.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "embflow/kernels.h"
@@ -20,6 +21,14 @@ TimingStats summarize(std::vector<double> samples);
 // take more than 512 MiB. (A batch repeated back to back finds its rows in cache and looks
 // several times faster than inference on fresh requests.)
 int distinct_batches_needed(double row_bytes_per_batch, double index_bytes_per_batch);
+
+// Runs `once` (which returns the seconds it took) until its time stops falling: in blocks of 4,
+// until a block's median is no better than 0.95x the previous block's, at most `max_blocks`
+// blocks. Returns how many runs it made. Why: on the development VM a core's random reads from a
+// large table start several times slower than they settle to after some tens of batches (1 GiB
+// table, 2048 rows per batch: 244 -> 45 us), even with the batches back to back and every page
+// touched first; a serving loop runs in the settled state.
+int warm_until_stable(const std::function<double()>& once, int max_blocks = 12);
 
 // What this machine achieves on one table, measured on the table itself.
 struct RooflinePoint {

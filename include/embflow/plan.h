@@ -28,6 +28,11 @@ struct Plan {
   // Per worker: the physical core it is pinned to, and its items, run in order.
   std::vector<int> cores;
   std::vector<std::vector<WorkItem>> items;
+  // What the planner predicted, when a cost model made the plan (empty / 0 otherwise).
+  std::string profile;                          // the machine profile's name
+  std::vector<double> predicted_worker_seconds;  // per worker
+  double predicted_makespan = 0;                // seconds per batch
+  std::vector<std::string> notes;               // e.g. which candidate won
 
   std::size_t workers() const { return cores.size(); }
 };

@@ -1,7 +1,7 @@
-// embflow compare: mappings of tables to cores, run side by side on pinned workers, repeated.
-// Today: the two baselines of the paper and of TorchRec, symmetric (every table's batch split
-// evenly over all cores) and table-wise (whole tables, largest measured cost first, to the least
-// loaded core). The asymmetric planner of the paper joins them when the cost model lands.
+// embflow compare: mappings of tables to cores, run side by side on pinned workers, repeated:
+// the paper's asymmetric plan against the two baselines, symmetric (every table's batch split
+// evenly over all cores) and table-wise (whole tables, largest predicted cost first, to the least
+// loaded core), plus any plan files given; predicted against measured makespans.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -15,11 +15,13 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/progress.h"
+#include "cli/run_plan.h"
 #include "cli/session.h"
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
+#include "embflow/planner.h"
 #include "embflow/topology.h"
 #include "runtime/batch_prep.h"
 
@@ -33,7 +35,7 @@ struct CompareArgs {
   int iters = 20;
   int batches = 0;
   bool check = false;
-  std::string tables_dir, plans_dir;
+  std::string tables_dir, plans_dir, profile;
   std::vector<std::string> plan_files;
 };
 
@@ -57,56 +59,32 @@ void compare_command(const CompareArgs& a) {
   fmt::print("model:      {} ({} tables, {}), {} cores of {}\n", model.name, model.tables.size(),
              human_bytes(static_cast<double>(model.bytes())), cores, machine.cpu_model);
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
-  // The user's plans are read and checked before any set-up work.
+  // The user's plans and the profile are read and checked before any set-up work.
   std::vector<Plan> user_plans;
   for (const auto& file : a.plan_files) {  // e.g. edited from --save-plans
-    std::ifstream in(file);
-    if (!in) throw IoError(fmt::format("{}: cannot open plan", file));
-    std::stringstream text;
-    text << in.rdbuf();
-    Plan p = parse_plan_json(text.str(), file);
-    if (p.batch_size != wopt.batch_size) {
-      throw InvalidInput(fmt::format("{}: the plan is for batches of {}, this run uses {}", file, p.batch_size, wopt.batch_size));
-    }
-    validate_plan(p, model, machine.physical_cores);
+    Plan p = load_plan_for(file, model, wopt.batch_size);
     p.mapper = std::filesystem::path(file).stem().string();
     user_plans.push_back(std::move(p));
   }
+  const CostModel cost(resolve_profile(a.profile, true));
+  const RunnerOptions ropt = default_runner_options();
+  const auto samples = sample_statistics(model, sample_batch(model, wopt, ""));
+  PlannerOptions po;
+  po.cores = cores;
+  po.resident_budget = std::min(ropt.resident_budget, cost.profile().resident_budget);
+  std::vector<Plan> plans;
+  for (Mapper m : {Mapper::kSymmetric, Mapper::kTableWise, Mapper::kAsymmetric}) plans.push_back(make_plan(m, model, samples, cost, po));
+  for (Plan& p : user_plans) plans.push_back(std::move(p));
+
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, a.batches, "", "");
   std::vector<TableView> views;
   for (const auto& t : tables) views.push_back(t.view());
   const auto ptrs = view_pointers(views);
-  const RunnerOptions ropt = default_runner_options();
   BatchRotation rotation(batches);
   const std::int64_t batch_size = batches[0].batch_size;
   std::vector<float> out(static_cast<std::size_t>(batch_size) * model.total_dim());
 
-  // Table-wise needs a cost per table: measured here, each table gathered alone on one worker.
-  std::vector<double> cost(model.tables.size());
-  {
-    std::vector<ModelSpec> singles;
-    for (const auto& t : model.tables) singles.push_back(ModelSpec{model.name, {t}, {}});
-    std::vector<std::unique_ptr<PlanExecutor>> alone;
-    for (std::size_t t = 0; t < model.tables.size(); ++t) {
-      alone.push_back(std::make_unique<PlanExecutor>(singles[t], std::vector<const TableView*>{ptrs[t]},
-                                                     symmetric_plan(singles[t], batch_size, 1), ropt));
-    }
-    std::vector<std::vector<double>> samples(model.tables.size());
-    for (int rep = 0; rep < 5; ++rep) {
-      for (std::size_t t = 0; t < model.tables.size(); ++t) {
-        const Batch& b = rotation.next();
-        const Batch only{b.batch_size, {b.tables[t]}};
-        const double t0 = now();
-        alone[t]->run(only, out.data());
-        samples[t].push_back(now() - t0);
-      }
-    }
-    for (std::size_t t = 0; t < cost.size(); ++t) cost[t] = summarize(samples[t]).median;
-  }
-
-  std::vector<Plan> plans{symmetric_plan(model, batch_size, cores), table_wise_plan(model, batch_size, cores, cost)};
-  for (Plan& p : user_plans) plans.push_back(std::move(p));
   std::vector<Mapping> maps;
   for (Plan p : plans) {
     if (!a.plans_dir.empty()) {
@@ -142,8 +120,8 @@ void compare_command(const CompareArgs& a) {
   const double base = summarize(maps[0].makespans).median;
   fmt::print("\nmakespan per batch: median over {} iterations, mappings interleaved; workers' busy time per batch\n",
              a.iters);
-  fmt::print("{:<12} {:>10} {:>8} {:>9} {:>10}  {}\n", "mapping", "us", "spread", "speed-up", "imbalance",
-             "busy us per worker (core: us)");
+  fmt::print("{:<12} {:>10} {:>8} {:>9} {:>13} {:>7} {:>10}  {}\n", "mapping", "us", "spread", "speed-up", "predicted us",
+             "error", "imbalance", "busy us per worker (core: us)");
   for (Mapping& m : maps) {
     const TimingStats st = summarize(m.makespans);
     std::vector<double> busy;
@@ -154,8 +132,9 @@ void compare_command(const CompareArgs& a) {
     }
     const double mean = std::accumulate(busy.begin(), busy.end(), 0.0) / static_cast<double>(busy.size());
     const double imbalance = mean > 0 ? *std::max_element(busy.begin(), busy.end()) / mean : 1.0;
-    fmt::print("{:<12} {:>10.1f} {:>7.1f}% {:>8.2f}x {:>10.2f}  {}\n", m.plan.mapper, st.median * 1e6, st.spread() * 100,
-               base / st.median, imbalance, per);
+    const double predicted = cost.predict(m.plan, model, samples).makespan;
+    fmt::print("{:<12} {:>10.1f} {:>7.1f}% {:>8.2f}x {:>13.1f} {:>6.0f}% {:>10.2f}  {}\n", m.plan.mapper, st.median * 1e6,
+               st.spread() * 100, base / st.median, predicted * 1e6, (predicted / st.median - 1) * 100, imbalance, per);
   }
   if (a.check) {
     const Batch& b = batches[0];
@@ -181,9 +160,11 @@ void compare_command(const CompareArgs& a) {
 void register_compare(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
   auto* cmd = app.add_subcommand("compare", "run mappings of tables to cores side by side (symmetric, table-wise, "
-                                             "and plans given with --plan)");
+                                             "asymmetric, and plans given with --plan)");
   args->model.add_to(*cmd);
   args->workload.add_to(*cmd);
+  cmd->add_option("--profile", args->profile, "machine profile for the planner (file from `embflow calibrate`; default "
+                  "$EMBFLOW_PROFILE, else a quick calibration)");
   cmd->add_option("--cores", args->cores, "workers, one per physical core (default: all)");
   cmd->add_option("--iters", args->iters, "timed batches per mapping")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");

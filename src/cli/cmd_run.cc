@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/progress.h"
+#include "cli/run_plan.h"
 #include "cli/session.h"
 #include "runtime/batch_prep.h"
 #include "embflow/check.h"
@@ -41,6 +42,7 @@ struct RunArgs {
   std::size_t resident_budget = 0;
   long stream_output_above = -1;
   int core = 0;
+  std::string plan, profile, svg;  // run a plan on pinned workers instead
 };
 
 struct Strategy {
@@ -352,7 +354,19 @@ void register_run(CLI::App& app) {
                   "bytes of output above which gather flows use streaming stores (default 8 MiB)");
   cmd->add_option("--core", args->core, "physical core to pin to")->capture_default_str();
   cmd->add_option("--json", args->json_out, "also write the results as JSON to FILE");
-  cmd->callback([args] { run_command(*args); });
+  cmd->add_option("--plan", args->plan, "run this plan (from `embflow plan --out`) on pinned workers instead");
+  cmd->add_option("--profile", args->profile, "with --plan: price the plan's items with this profile");
+  cmd->add_option("--svg", args->svg, "with --plan and --profile: write a chart of predicted and measured per-core time");
+  cmd->callback([args] {
+    if (args->plan.empty()) {
+      if (!args->profile.empty() || !args->svg.empty()) throw InvalidInput("--profile and --svg go with --plan");
+      run_command(*args);
+      return;
+    }
+    RunPlanArgs r{args->model, args->workload, args->plan, args->profile, args->svg, args->tables_dir,
+                  args->load_workload, args->iters, args->batches, args->check};
+    run_plan(r);
+  });
 }
 
 }  // namespace embflow::cli

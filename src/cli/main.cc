@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   embflow::cli::register_run(app);
   embflow::cli::register_bench(app);
   embflow::cli::register_compare(app);
+  embflow::cli::register_calibrate(app);
+  embflow::cli::register_plan(app);
+  embflow::cli::register_simulate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

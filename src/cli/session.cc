@@ -1,10 +1,13 @@
 #include "cli/session.h"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "embflow/calibrate.h"
 #include "embflow/error.h"
 #include "embflow/measure.h"
 
@@ -62,6 +65,26 @@ std::vector<Batch> make_batches(const ModelSpec& model, const WorkloadOptions& o
     fmt::print("saved:      workload to {}\n", save_dir);
   }
   return batches;
+}
+
+MachineProfile resolve_profile(const std::string& name_or_path, bool may_calibrate) {
+  std::string source = name_or_path;
+  if (source.empty()) {
+    if (const char* env = std::getenv("EMBFLOW_PROFILE"); env != nullptr && *env != 0) source = env;
+  }
+  if (!source.empty()) {
+    MachineProfile p = load_profile(source);
+    fmt::print("profile:    {} ({}, {} cores){}\n", source, p.source, p.cores,
+               p.source == "described" ? ": DESCRIBED, not measured" : "");
+    return p;
+  }
+  if (!may_calibrate) throw InvalidInput("no machine profile: give --profile NAME|FILE or set EMBFLOW_PROFILE");
+  fmt::print("profile:    none given: calibrating this machine quickly (`embflow calibrate` once, then --profile FILE, "
+             "gives better plans)\n");
+  std::fflush(stdout);
+  CalibrateOptions o;
+  o.quick = true;
+  return calibrate_machine(o);
 }
 
 std::vector<const TableView*> view_pointers(const std::vector<TableView>& views) {

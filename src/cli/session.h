@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "embflow/profile.h"
 #include "embflow/table.h"
 #include "embflow/workload.h"
 
@@ -29,6 +30,11 @@ class BatchRotation {
   const std::vector<Batch>& batches_;
   std::size_t next_ = 0;
 };
+
+// The machine profile a planning command uses: `name_or_path` (a built-in described profile or a
+// file); else $EMBFLOW_PROFILE; else, when `may_calibrate`, a quick calibration of this machine
+// (said so in the output). Prints which.
+MachineProfile resolve_profile(const std::string& name_or_path, bool may_calibrate);
 
 std::vector<const TableView*> view_pointers(const std::vector<TableView>& views);
 

@@ -12,14 +12,14 @@
 #include <fmt/format.h>
 
 #include "embflow/error.h"
+#include "core/memory.h"
 #include "embflow/table.h"
 
 namespace embflow {
 namespace {
-
 constexpr std::size_t kHugePage = 2u << 20;
+}  // namespace
 
-// MemAvailable from /proc/meminfo, in bytes (0 when unknown).
 std::size_t available_memory() {
   std::ifstream in("/proc/meminfo");
   std::string key;
@@ -30,8 +30,6 @@ std::size_t available_memory() {
   }
   return 0;
 }
-
-}  // namespace
 
 Buffer Buffer::allocate(std::size_t bytes, Pages pages) {
   Buffer b;

@@ -30,11 +30,16 @@ std::string plan_to_json(const Plan& plan) {
                        {"bags", {it.bags.begin, it.bags.end}},
                        {"rows", {it.rows.begin, it.rows.end}}});
     }
-    workers.push_back({{"core", plan.cores[w]}, {"items", items}});
+    json worker{{"core", plan.cores[w]}, {"items", items}};
+    if (w < plan.predicted_worker_seconds.size()) worker["predicted_seconds"] = plan.predicted_worker_seconds[w];
+    workers.push_back(std::move(worker));
   }
-  return json{{"format", "embflow-plan"}, {"version", Plan::kVersion}, {"model", plan.model},
-              {"batch_size", plan.batch_size}, {"mapper", plan.mapper}, {"workers", workers}}
-      .dump(1);
+  json doc{{"format", "embflow-plan"}, {"version", Plan::kVersion}, {"model", plan.model},
+           {"batch_size", plan.batch_size}, {"mapper", plan.mapper}};
+  if (!plan.profile.empty()) doc["prediction"] = {{"profile", plan.profile}, {"makespan_seconds", plan.predicted_makespan}};
+  if (!plan.notes.empty()) doc["notes"] = plan.notes;
+  doc["workers"] = std::move(workers);
+  return doc.dump(1);
 }
 
 Plan parse_plan_json(std::string_view text, std::string_view source) {
@@ -53,9 +58,17 @@ Plan parse_plan_json(std::string_view text, std::string_view source) {
     plan.model = doc.at("model").get<std::string>();
     plan.batch_size = doc.at("batch_size").get<std::int64_t>();
     plan.mapper = doc.value("mapper", "manual");
+    if (doc.contains("prediction")) {
+      plan.profile = doc["prediction"].at("profile").get<std::string>();
+      plan.predicted_makespan = doc["prediction"].at("makespan_seconds").get<double>();
+    }
+    if (doc.contains("notes")) plan.notes = doc["notes"].get<std::vector<std::string>>();
     const json& workers = doc.at("workers");
     for (std::size_t w = 0; w < workers.size(); ++w) {
       plan.cores.push_back(workers[w].at("core").get<int>());
+      if (workers[w].contains("predicted_seconds")) {
+        plan.predicted_worker_seconds.push_back(workers[w]["predicted_seconds"].get<double>());
+      }
       std::vector<WorkItem> items;
       const json& list = workers[w].at("items");
       for (std::size_t i = 0; i < list.size(); ++i) {
@@ -77,6 +90,9 @@ Plan parse_plan_json(std::string_view text, std::string_view source) {
         items.push_back(it);
       }
       plan.items.push_back(std::move(items));
+    }
+    if (!plan.predicted_worker_seconds.empty() && plan.predicted_worker_seconds.size() != plan.cores.size()) {
+      bad(source, "'predicted_seconds' is given for some workers and not others");
     }
     return plan;
   } catch (const json::exception& e) {

@@ -27,6 +27,7 @@ struct Task {
   ResidentCopy copy;
   bool partial = false;        // a row range: partial sums go to `scratch`, added up after the run
   std::vector<float> scratch;  // [item.bags size, dim], first touched by the worker
+  double seconds = 0;          // in the last run
 };
 
 struct Worker {
@@ -127,7 +128,11 @@ struct PlanExecutor::State {
       validated->arrive_and_wait();
       try {
         if (!invalid.load()) {
-          for (Task& task : w.tasks) run_task(task);
+          for (Task& task : w.tasks) {
+            const double start = now();
+            run_task(task);
+            task.seconds = now() - start;
+          }
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
@@ -273,6 +278,16 @@ std::vector<double> PlanExecutor::last_worker_seconds() const {
   std::lock_guard<std::mutex> call(state_->call_mutex);
   std::vector<double> out;
   for (const Worker& w : state_->workers) out.push_back(w.seconds);
+  return out;
+}
+
+std::vector<std::vector<double>> PlanExecutor::last_item_seconds() const {
+  std::lock_guard<std::mutex> call(state_->call_mutex);
+  std::vector<std::vector<double>> out;
+  for (const Worker& w : state_->workers) {
+    out.emplace_back();
+    for (const Task& t : w.tasks) out.back().push_back(t.seconds);
+  }
   return out;
 }
 

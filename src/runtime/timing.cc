@@ -35,6 +35,19 @@ TimingStats summarize(std::vector<double> samples) {
   return s;
 }
 
+int warm_until_stable(const std::function<double()>& once, int max_blocks) {
+  constexpr int kBlock = 4;
+  double previous = 0;
+  for (int block = 0; block < max_blocks; ++block) {
+    std::vector<double> t;
+    for (int i = 0; i < kBlock; ++i) t.push_back(once());
+    const double m = summarize(t).median;
+    if (block > 0 && m >= 0.95 * previous) return (block + 1) * kBlock;
+    previous = block == 0 ? m : std::min(previous, m);
+  }
+  return max_blocks * kBlock;
+}
+
 RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed) {
   RooflinePoint r;
   constexpr std::int64_t kBag = 32;

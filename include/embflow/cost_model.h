@@ -1,0 +1,95 @@
+// The cost model: the time of a work item on a core, predicted from a machine profile and from
+// statistics of a sample of the indices; and the makespan of a whole plan.
+//
+// An item (table, flow, bags, rows) does `bags` bags, reads `scanned` indices of which `lookups`
+// fall in its row range, and `distinct` of those touch a row for the first time in the item.
+// Predicted seconds:
+//   every flow:         item + bags * bag(out row bytes) + (scanned - lookups) * index
+//   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic)
+//                       + (lookups - distinct) * hit[flow](row bytes, footprint)
+//   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes)
+// The core's other items matter twice. Their traffic (the rows, tiles and output lines they pull
+// through the caches each batch) evicts this table's rows before the next batch comes: a first
+// touch is priced as if the table were that much larger (calibration measures first touches
+// inside a model, and records the traffic beside them the same way). Resident copies on the core
+// take cache too: footprint = distinct rows' bytes + the core's resident bytes.
+// A plan's makespan is the busiest worker's time plus the batch hand-off, the parallel
+// validation of the indices, and the serial reduction of row-range partial sums; and never less
+// than the DRAM traffic of the whole batch at the all-core DRAM rate.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "embflow/batch.h"
+#include "embflow/plan.h"
+#include "embflow/profile.h"
+
+namespace embflow {
+
+// What a sample batch says about one table's look-ups.
+struct TableSample {
+  static constexpr int kBuckets = 64;  // equal row ranges
+  std::int64_t batch_size = 0;
+  std::int64_t lookups = 0;
+  std::int64_t distinct = 0;
+  // Distinct rows among the look-ups of the first n samples, for n = batch_size >> j (j = 0, 1, ...):
+  // how the distinct rows of a batch slice shrink with the slice.
+  std::vector<std::pair<std::int64_t, std::int64_t>> distinct_by_samples;
+  std::vector<std::int64_t> bucket_lookups;   // [kBuckets]: look-ups into each row range
+  std::vector<std::int64_t> bucket_distinct;  // [kBuckets]: distinct rows hit in each
+};
+// One sample per table. The batch must be valid for the model (see validate.h).
+std::vector<TableSample> sample_statistics(const ModelSpec& model, const Batch& batch);
+TableSample sample_table(const TableSpec& table, const BagsView& bags);
+
+// The load of one item, estimated from its table's sample.
+struct ItemLoad {
+  double bags = 0, scanned = 0, lookups = 0, distinct = 0;
+  double row_bytes = 0;       // bytes of a table row
+  double out_row_bytes = 0;   // bytes of an output row (float32 x dim)
+  double table_bytes = 0;     // bytes of the item's row range
+  double touched_tile_bytes = 0;  // bytes of the tiles a tile scan streams
+};
+ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,
+                   std::size_t tile_bytes);
+
+// What the other items on an item's core take from the caches.
+struct CoreContext {
+  double resident_bytes = 0;  // resident copies on the core (the item's own included)
+  double other_traffic = 0;   // bytes the core's other items pull through the caches per batch
+};
+
+struct PlanPrediction {
+  std::vector<double> worker_seconds;             // busy time per worker, plan order
+  std::vector<std::vector<double>> item_seconds;  // [worker][item]
+  std::vector<std::size_t> resident_bytes;        // per worker
+  double overhead_seconds = 0;   // hand-off + validation (per batch)
+  double reduce_seconds = 0;     // serial reduction of partial sums
+  double dram_seconds = 0;       // the batch's DRAM traffic at the all-core rate
+  double makespan = 0;           // predicted seconds per batch
+  double imbalance() const;      // busiest worker / mean worker
+};
+
+class CostModel {
+ public:
+  explicit CostModel(MachineProfile profile) : profile_(std::move(profile)) {}
+  const MachineProfile& profile() const { return profile_; }
+
+  // Seconds for one item on a core.
+  double item_seconds(Flow flow, const ItemLoad& load, const CoreContext& core) const;
+  // Bytes the item pulls through the core's caches per batch: its first-touched rows (or
+  // touched tiles) and its output rows. Resident copies stay: they count as resident bytes.
+  static double traffic_bytes(Flow flow, const ItemLoad& load);
+  // Bytes the item pulls from DRAM (for the shared-bandwidth bound).
+  double dram_bytes(Flow flow, const ItemLoad& load) const;
+  // The per-batch terms that do not belong to any worker.
+  double overhead_seconds(std::int64_t total_lookups, int workers) const;
+  double reduce_seconds(double partial_floats) const;
+
+  PlanPrediction predict(const Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples) const;
+
+ private:
+  MachineProfile profile_;
+};
+
+}  // namespace embflow

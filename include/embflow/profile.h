@@ -1,0 +1,81 @@
+// A machine profile: what the cost model knows about a machine. Measured here by
+// `embflow calibrate`, or described by hand for a machine we do not have (and marked so).
+//
+// Every figure is in seconds (per item, per bag, per look-up, per byte) or bytes. The per-look-up
+// costs are curves over a size, kept per row width:
+//   hit[flow](row bytes, footprint) a look-up whose row is already in the core's caches (a repeat
+//                                  within the item); footprint = bytes of the distinct rows the
+//                                  item touches plus the resident copies sharing the core
+//   miss[flow](row bytes, bytes)   the first touch of a row in an item, table (range) of `bytes`,
+//                                  measured inside a model (other tables run in between, so a
+//                                  small table is not left warm in L1/L2 as it would be alone)
+// Between the calibrated sizes a curve is interpolated in log-log space and held flat beyond its
+// ends; between row widths linearly, and beyond the widest in proportion to the row bytes.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "embflow/kernels.h"
+
+namespace embflow {
+
+// y against x, interpolated log-log, flat beyond the ends. Points sorted by x, x > 0, y >= 0.
+struct CostCurve {
+  std::vector<std::pair<double, double>> points;
+  double at(double x) const;
+};
+
+// One curve per row width (bytes), sorted by width.
+struct CurveFamily {
+  std::vector<std::pair<double, CostCurve>> widths;
+  double at(double row_bytes, double x) const;
+};
+
+struct MachineProfile {
+  static constexpr int kVersion = 1;
+  std::string source;  // "measured" or "described"
+  std::string name;
+  std::string description;
+  std::vector<std::string> notes;  // for described profiles: which figures are guesses
+
+  // The machine.
+  int cores = 1;
+  std::string isa;
+  std::size_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // per core, per core, shared
+  std::size_t resident_budget = 0;  // bytes of resident copies per core (paper: L1)
+  std::size_t tile_bytes = 0;       // tile-scan tile (paper: UB)
+
+  // Overheads.
+  double item_seconds = 0;            // fixed cost of one work item
+  double batch_seconds = 0;           // hand-off of a batch to the workers and back
+  double validate_index_seconds = 0;  // checking one index (done by the workers, in parallel)
+  double reduce_float_seconds = 0;    // adding one float of a row-range partial sum (serial)
+  CostCurve bag_seconds;              // per bag, against output row bytes (reading offsets, writing out)
+
+  // Look-ups.
+  CurveFamily hit_gather;     // per repeated look-up, against footprint bytes
+  CurveFamily hit_resident;   // the same from a resident copy (on a CPU: the same caches)
+  CurveFamily miss_gather;    // per distinct row, gather, against table (range) bytes
+  CurveFamily miss_resident;  // per distinct row, resident copy, against resident bytes on the core
+  double scan_byte_seconds = 0;           // tile-scan: streaming one byte of a touched tile
+  double resident_scan_byte_seconds = 0;  // resident-tile-scan: the same from the resident copy
+  CostCurve serve_seconds;                // tile-scan: serving one look-up, against row bytes
+
+  // Shared memory: bytes per second all cores together pull from DRAM at random (64-byte lines);
+  // 0 when unknown (no bound).
+  double dram_bytes_per_s = 0;
+};
+
+std::string profile_to_json(const MachineProfile& p);
+// Throws InvalidInput naming the missing or bad field; `source` names the document.
+MachineProfile parse_profile_json(std::string_view text, std::string_view source);
+
+// Built-in described profiles: "ascend-910-like", "server-16-core", "server-64-core".
+std::vector<std::string> described_profile_names();
+// A built-in name or a path to a profile JSON file.
+MachineProfile load_profile(const std::string& name_or_path);
+
+}  // namespace embflow

@@ -1,0 +1,113 @@
+// embflow calibrate: measures this machine for the cost model and writes a profile; --validate
+// checks the model's predictions against fresh measurements.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/session.h"
+#include "embflow/calibrate.h"
+#include "embflow/error.h"
+
+namespace embflow::cli {
+namespace {
+
+struct CalibrateArgs {
+  bool quick = false;
+  bool validate = false;
+  bool show_cases = false;
+  std::string out = "embflow-profile.json";
+  std::string profile;  // validate this one instead of measuring
+  int rounds = 0;
+  std::size_t arena = 0;
+  std::uint64_t seed = 11;
+};
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string ns(double seconds) { return fmt::format("{:.2f}", seconds * 1e9); }
+
+void print_profile(const MachineProfile& p) {
+  fmt::print("overheads:  {:.2f} us per item, {:.1f} us per batch hand-off, {} ns per index validated, {} ns per "
+             "float reduced, {} ns per bag of 64 B output\n",
+             p.item_seconds * 1e6, p.batch_seconds * 1e6, ns(p.validate_index_seconds), ns(p.reduce_float_seconds),
+             ns(p.bag_seconds.at(64)));
+  fmt::print("\nns per look-up, 64-byte rows (hit: repeated in the item, against its footprint; first touch: against "
+             "the table's bytes)\n");
+  fmt::print("{:>10} {:>8} {:>14} {:>16}\n", "bytes", "hit", "gather first", "resident first");
+  for (double b = 4096; b <= 1.1 * static_cast<double>(1u << 30); b *= 8) {
+    const bool fits = b <= static_cast<double>(p.resident_budget);
+    fmt::print("{:>10} {:>8} {:>14} {:>16}\n", human_bytes(b), ns(p.hit_gather.at(64, b)), ns(p.miss_gather.at(64, b)),
+               fits ? ns(p.miss_resident.at(64, b)) : "-");
+  }
+  fmt::print("tile scan:  {:.3f} ns per byte streamed ({:.1f} GB/s), resident {:.3f} ns per byte; {} ns per look-up "
+             "served (64 B rows)\n",
+             p.scan_byte_seconds * 1e9, p.scan_byte_seconds > 0 ? 1e-9 / p.scan_byte_seconds : 0.0,
+             p.resident_scan_byte_seconds * 1e9, ns(p.serve_seconds.at(64)));
+  fmt::print("DRAM:       {:.1f} GB/s of random 64-byte lines, all {} cores together\n", p.dram_bytes_per_s / 1e9,
+             p.cores);
+}
+
+void calibrate_command(const CalibrateArgs& a) {
+  CalibrateOptions o;
+  o.quick = a.quick;
+  o.rounds = a.rounds;
+  o.arena_bytes = a.arena;
+  o.seed = a.seed;
+  o.progress = [](std::string_view what) {
+    fmt::print("measuring:  {}\n", what);
+    std::fflush(stdout);
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  MachineProfile profile;
+  if (!a.profile.empty()) {
+    profile = resolve_profile(a.profile, false);
+  } else {
+    profile = calibrate_machine(o);
+    std::ofstream out(a.out);
+    if (!out) throw IoError(fmt::format("{}: cannot write the profile", a.out));
+    out << profile_to_json(profile) << "\n";
+    fmt::print("\nprofile:    {} ({}), written to {} in {:.0f} s\n", profile.name, profile.description, a.out, since(t0));
+    print_profile(profile);
+  }
+  if (!a.validate) return;
+  const auto t1 = std::chrono::steady_clock::now();
+  fmt::print("\nvalidating: the cost model against fresh measurements of random items in random models\n");
+  const ValidationReport r = validate_cost_model(CostModel(profile), o);
+  if (a.show_cases) {
+    fmt::print("\n{:<20} {:>12} {:>12} {:>8}  {}\n", "flow", "predicted us", "measured us", "error", "item");
+    for (const auto& c : r.cases) {
+      fmt::print("{:<20} {:>12.1f} {:>12.1f} {:>7.0f}%  {}\n", to_string(c.flow), c.predicted * 1e6, c.measured * 1e6,
+                 c.error() * 100, c.table);
+    }
+  }
+  fmt::print("\n{:<20} {:>6} {:>14} {:>14}\n", "flow", "items", "median |error|", "worst |error|");
+  for (const auto& f : r.per_flow) {
+    fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%\n", to_string(f.flow), f.cases, f.median_abs * 100, f.worst_abs * 100);
+  }
+  fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%\n", "all", r.cases.size(), r.median_abs * 100, r.worst_abs * 100);
+  fmt::print("target:     median under 25%: {} ({:.0f} s)\n", r.median_abs < 0.25 ? "met" : "NOT met", since(t1));
+}
+
+}  // namespace
+
+void register_calibrate(CLI::App& app) {
+  auto args = std::make_shared<CalibrateArgs>();
+  auto* cmd = app.add_subcommand("calibrate", "measure this machine for the cost model and write a profile (JSON)");
+  cmd->add_flag("--quick", args->quick, "fewer sizes and repetitions: seconds instead of minutes (tests)");
+  cmd->add_option("--out", args->out, "where to write the profile")->capture_default_str();
+  cmd->add_flag("--validate", args->validate, "then report the cost model's error against fresh measurements");
+  cmd->add_flag("--cases", args->show_cases, "with --validate: print every validation item");
+  cmd->add_option("--profile", args->profile, "validate this profile (file or built-in name) instead of measuring");
+  cmd->add_option("--rounds", args->rounds, "timed batches per measurement (default 15, quick 5)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--arena", args->arena, "bytes of the largest table measured (default 1 GiB, quick 64 MiB)");
+  cmd->add_option("--seed", args->seed, "seed of tables and indices")->capture_default_str();
+  cmd->callback([args] { calibrate_command(*args); });
+}
+
+}  // namespace embflow::cli

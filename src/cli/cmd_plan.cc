@@ -1,0 +1,200 @@
+// embflow plan: maps a model's tables to cores with a cost model and writes the plan (JSON, and an
+// SVG chart); `embflow run --plan FILE` runs one (run_plan below).
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/plan_report.h"
+#include "cli/progress.h"
+#include "cli/run_plan.h"
+#include "cli/session.h"
+#include "embflow/check.h"
+#include "embflow/error.h"
+#include "embflow/executor.h"
+#include "embflow/measure.h"
+#include "embflow/planner.h"
+#include "embflow/topology.h"
+#include "runtime/batch_prep.h"
+
+namespace embflow::cli {
+namespace {
+
+struct PlanArgs {
+  ModelArgs model;
+  WorkloadArgs workload;
+  int cores = 0;
+  std::string profile, mapper = "asymmetric", out, svg, load_workload;
+  std::vector<std::string> flows;
+};
+
+void plan_command(const PlanArgs& a) {
+  const ModelSpec model = a.model.resolve();
+  const WorkloadOptions wopt = a.workload.resolve();
+  const Mapper mapper = parse_mapper(a.mapper);
+  PlannerOptions po;
+  if (!a.flows.empty()) {
+    po.flows.clear();
+    for (const auto& f : a.flows) po.flows.push_back(parse_flow(f));
+  }
+  fmt::print("model:      {} ({} tables, {})\n", model.name, model.tables.size(), human_bytes(static_cast<double>(model.bytes())));
+  for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
+  const CostModel cost(resolve_profile(a.profile, true));
+  po.cores = a.cores > 0 ? a.cores : cost.profile().cores;
+  const Batch sample = sample_batch(model, wopt, a.load_workload);
+  const auto samples = sample_statistics(model, sample);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Plan plan = make_plan(mapper, model, samples, cost, po);
+  const double planning = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print("planned:    in {:.1f} ms from a sample of {} look-ups ({})\n", planning * 1e3, sample.num_indices(),
+             a.load_workload.empty() ? wopt.distribution.to_string() : a.load_workload);
+  const PlanPrediction p = cost.predict(plan, model, samples);
+  print_plan_report(plan, model, p);
+  if (!a.out.empty()) {
+    std::ofstream f(a.out);
+    f << plan_to_json(plan) << "\n";
+    if (!f) throw IoError(fmt::format("{}: cannot write the plan", a.out));
+    fmt::print("written:    plan to {}\n", a.out);
+  }
+  if (!a.svg.empty()) {
+    write_plan_svg(a.svg, plan, model, p);
+    fmt::print("written:    chart to {}\n", a.svg);
+  }
+}
+
+Plan read_plan_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw IoError(fmt::format("{}: cannot open plan", file));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_plan_json(text.str(), file);
+}
+
+}  // namespace
+
+Batch sample_batch(const ModelSpec& model, const WorkloadOptions& w, const std::string& load_dir) {
+  Batch b;
+  if (load_dir.empty()) {
+    WorkloadOptions s = w;
+    s.seed = w.seed + 977;  // a sample, not one of the batches a run then times
+    b = generate_batch(model, s);
+  } else {
+    b = load_workloads(model, load_dir).at(0);
+  }
+  std::vector<std::optional<TableBatch>> repaired(model.tables.size());
+  std::vector<BagsView> bags(model.tables.size());
+  runtime::prepare_batch(model, b, BoundsPolicy::kError, repaired, bags);  // the statistics need valid indices
+  return b;
+}
+
+Plan load_plan_for(const std::string& file, const ModelSpec& model, std::int64_t batch_size) {
+  Plan p = read_plan_file(file);
+  if (p.batch_size != batch_size) {
+    throw InvalidInput(fmt::format("{}: the plan is for batches of {}, this run uses {}", file, p.batch_size, batch_size));
+  }
+  validate_plan(p, model, describe_machine().physical_cores);
+  return p;
+}
+
+void run_plan(const RunPlanArgs& a) {
+  const ModelSpec model = a.model.resolve();
+  WorkloadOptions wopt = a.workload.resolve();
+  // The plan and the profile are read and checked before any set-up.
+  Plan plan = read_plan_file(a.plan_file);
+  if (a.load_workload.empty()) wopt.batch_size = plan.batch_size;
+  validate_plan(plan, model, describe_machine().physical_cores);
+  if (!a.svg.empty() && a.profile.empty()) throw InvalidInput("--svg needs --profile (to price the plan's items)");
+  std::optional<CostModel> cost;
+  if (!a.profile.empty()) cost.emplace(resolve_profile(a.profile, false));
+  fmt::print("model:      {} ({} tables, {})\n", model.name, model.tables.size(), human_bytes(static_cast<double>(model.bytes())));
+  for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
+  fmt::print("plan:       {} ({} mapping, {} workers)\n", a.plan_file, plan.mapper, plan.workers());
+  std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
+  const std::vector<Batch> batches = make_batches(model, wopt, a.batches, a.load_workload, "");
+  if (batches[0].batch_size != plan.batch_size) {
+    throw InvalidInput(fmt::format("{}: the plan is for batches of {}, the workload has {}", a.plan_file, plan.batch_size,
+                                   batches[0].batch_size));
+  }
+  std::vector<TableView> views;
+  for (const auto& t : tables) views.push_back(t.view());
+  PlanExecutor executor(model, view_pointers(views), plan, default_runner_options());
+  for (const auto& t : tables) t.touch();
+  BatchRotation rotation(batches);
+  std::vector<float> out(static_cast<std::size_t>(plan.batch_size) * static_cast<std::size_t>(model.total_dim()));
+  executor.run(rotation.next(), out.data());  // untimed
+  std::vector<double> makespans;
+  std::vector<std::vector<double>> busy(plan.workers());
+  Progress progress("running", a.iters);
+  for (int i = 0; i < a.iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    executor.run(rotation.next(), out.data());
+    makespans.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const auto ws = executor.last_worker_seconds();
+    for (std::size_t w = 0; w < ws.size(); ++w) busy[w].push_back(ws[w]);
+    progress.step("");
+  }
+  std::vector<double> measured;
+  for (auto& b : busy) measured.push_back(summarize(b).median);
+  const TimingStats st = summarize(makespans);
+  double predicted = plan.predicted_makespan;
+  if (cost) {
+    const auto samples = sample_statistics(model, sample_batch(model, wopt, a.load_workload));
+    const PlanPrediction p = cost->predict(plan, model, samples);
+    predicted = p.makespan;
+    print_plan_report(plan, model, p, measured);
+    if (!a.svg.empty()) {
+      write_plan_svg(a.svg, plan, model, p, measured);
+      fmt::print("written:    chart to {}\n", a.svg);
+    }
+  } else {
+    fmt::print("\n{:>5} {:>13} {:>13}\n", "core", "predicted us", "measured us");
+    for (std::size_t w = 0; w < plan.workers(); ++w) {
+      fmt::print("{:>5} {:>13} {:>13.1f}\n", plan.cores[w],
+                 w < plan.predicted_worker_seconds.size() ? fmt::format("{:.1f}", plan.predicted_worker_seconds[w] * 1e6) : "-",
+                 measured[w] * 1e6);
+    }
+  }
+  fmt::print("\nmakespan:   {:.1f} us per batch, median of {} (spread {:.1f}%){}\n", st.median * 1e6, a.iters,
+             st.spread() * 100,
+             predicted > 0 ? fmt::format("; predicted {:.1f} us ({:+.0f}%)", predicted * 1e6, (predicted / st.median - 1) * 100) : "");
+  if (a.check) {
+    const Batch& b = batches[0];
+    executor.run(b, out.data());
+    const std::vector<int> cols = runtime::output_columns(model);
+    bool ok = true;
+    for (std::size_t t = 0; t < model.tables.size(); ++t) {
+      const CheckResult r = check_pooled_lookup(views[t], b.tables[t].view(), {0, b.batch_size}, {0, model.tables[t].rows},
+                                                {out.data() + cols[t], model.total_dim()}, model.tables[t].pooling);
+      if (!r.ok()) {
+        ok = false;
+        fmt::print(stderr, "embflow: error: --check: table {} outside the tolerance (err/bound {:.2f})\n",
+                   model.tables[t].name, r.worst_ratio);
+      }
+    }
+    if (!ok) set_exit_code(3);
+    else fmt::print("check:      output within the tolerance bound for every table\n");
+  }
+}
+
+void register_plan(CLI::App& app) {
+  auto args = std::make_shared<PlanArgs>();
+  auto* cmd = app.add_subcommand("plan", "map tables to cores with the cost model; print the plan, write it as JSON "
+                                          "and as an SVG chart");
+  args->model.add_to(*cmd);
+  args->workload.add_to(*cmd);
+  cmd->add_option("--profile", args->profile, "machine profile: a file from `embflow calibrate` or a described one (" +
+                  fmt::format("{}", fmt::join(described_profile_names(), ", ")) + "); default $EMBFLOW_PROFILE, else "
+                  "a quick calibration");
+  cmd->add_option("--cores", args->cores, "cores to plan for (default: the profile's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--mapper", args->mapper, "asymmetric | symmetric | table-wise")->capture_default_str();
+  cmd->add_option("--flows", args->flows, "flows the asymmetric mapper may use (default: all four)")->delimiter(',');
+  cmd->add_option("--load-workload", args->load_workload, "plan for the indices saved in DIR (its first batch)");
+  cmd->add_option("--out", args->out, "write the plan (JSON) to FILE, for `embflow run --plan FILE`");
+  cmd->add_option("--svg", args->svg, "write a chart of per-core predicted time to FILE");
+  cmd->callback([args] { plan_command(*args); });
+}
+
+}  // namespace embflow::cli

@@ -1,0 +1,22 @@
+// A plan as people read it: per core and per table tables, and an SVG chart of per-core time.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "embflow/cost_model.h"
+#include "embflow/plan.h"
+
+namespace embflow::cli {
+
+// Prints per core: items, flows, resident bytes, predicted (and measured) busy time; per table:
+// flows, cores, split, predicted time; then the makespan's terms and the imbalance.
+// `measured`: seconds per worker from a run, or empty.
+void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPrediction& predicted,
+                       const std::vector<double>& measured = {});
+
+// Writes a bar chart: one bar per core, its items stacked in plan order, coloured by flow, their
+// predicted seconds; beside it a thin bar of the measured busy time when `measured` is given.
+void write_plan_svg(const std::string& path, const Plan& plan, const ModelSpec& model,
+                    const PlanPrediction& predicted, const std::vector<double>& measured = {});
+
+}  // namespace embflow::cli

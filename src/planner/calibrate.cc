@@ -1,0 +1,324 @@
+// embflow calibrate: fits the cost model's figures (profile.h) to items measured on this machine.
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/memory.h"
+#include "embflow/calibrate.h"
+#include "embflow/measure.h"
+#include "embflow/topology.h"
+#include "planner/item_bench.h"
+
+namespace embflow {
+namespace {
+using planner::Arena;
+using planner::ItemTimes;
+
+constexpr std::int64_t kBatch = 2048;
+constexpr std::size_t KiB = 1024, MiB = KiB * 1024;
+
+TableSpec synthetic_table(const std::string& name, std::size_t bytes, int dim, int bag) {
+  TableSpec s;
+  s.name = name;
+  s.dim = dim;
+  s.rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(bytes / (static_cast<std::size_t>(dim) * 4)));
+  s.bag_size = {bag, bag};
+  return s;
+}
+
+// What a probe table is for.
+enum class Role { kWarmUp, kHit, kMiss, kScan, kBags };
+struct Probe {
+  TableSpec spec;
+  Flow flow = Flow::kGather;
+  Role role = Role::kMiss;
+};
+
+// Least squares y ~ a * x1 + b * x2 with a, b >= 0.
+std::pair<double, double> fit_two(const std::vector<double>& x1, const std::vector<double>& x2, const std::vector<double>& y) {
+  double s11 = 0, s12 = 0, s22 = 0, s1y = 0, s2y = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    s11 += x1[i] * x1[i], s12 += x1[i] * x2[i], s22 += x2[i] * x2[i];
+    s1y += x1[i] * y[i], s2y += x2[i] * y[i];
+  }
+  const double det = s11 * s22 - s12 * s12;
+  double a = det != 0 ? (s1y * s22 - s2y * s12) / det : 0, b = det != 0 ? (s2y * s11 - s1y * s12) / det : 0;
+  if (a < 0 || det == 0) a = 0, b = s22 > 0 ? std::max(0.0, s2y / s22) : 0;
+  if (b < 0) b = 0, a = s11 > 0 ? std::max(0.0, s1y / s11) : 0;
+  return {a, b};
+}
+
+double median_of(std::vector<double> v) { return summarize(std::move(v)).median; }
+
+CostCurve sorted_curve(std::vector<std::pair<double, double>> points) {
+  std::sort(points.begin(), points.end());
+  CostCurve c;
+  for (const auto& pt : points) {
+    if (!c.points.empty() && pt.first <= c.points.back().first) continue;  // same size twice: keep one
+    c.points.push_back(pt);
+  }
+  return c;
+}
+
+class Calibrator {
+ public:
+  Calibrator(const CalibrateOptions& o, MachineProfile& p, Arena& arena, int rounds)
+      : o_(o), p_(p), arena_(arena), rounds_(rounds) {}
+
+  void say(const std::string& what) const {
+    if (o_.progress) o_.progress(what);
+  }
+
+  // Runs the probes as one model on core 0 (in the given order), batch `batch`.
+  ItemTimes run(const std::vector<Probe>& probes, std::int64_t batch, std::uint64_t seed) {
+    ModelSpec model{"calibration", {}, {}};
+    std::vector<Flow> flows;
+    std::vector<TableView> views;
+    for (const Probe& pr : probes) {
+      model.tables.push_back(pr.spec);
+      flows.push_back(pr.flow);
+      views.push_back(arena_.place(pr.spec));
+    }
+    WorkloadOptions w;
+    w.batch_size = batch;
+    w.seed = seed;
+    return planner::time_plan(model, views, planner::single_core_plan(model, batch, flows), w, rounds_, o_.runner);
+  }
+
+  // The fixed cost of an item: items of one empty bag.
+  void item_overhead() {
+    say("per-item overhead");
+    std::vector<Probe> probes;
+    for (int dim : {16, 64, 128, 256}) probes.push_back({synthetic_table(fmt::format("empty-d{}", dim), 4 * KiB, dim, 0)});
+    p_.item_seconds = median_of(run(probes, 1, o_.seed + 100).seconds[0]);
+  }
+
+  // Hit, miss and scan costs for rows of `row_bytes`.
+  void width(std::size_t row_bytes, std::uint64_t seed) {
+    const int dim = static_cast<int>(row_bytes / 4);
+    const std::size_t arena = arena_.bytes(), budget = o_.runner.resident_budget;
+    say(fmt::format("look-ups of {}-byte rows", row_bytes));
+    // Repeated rows (hits): a table gathered twice in a row, the second time timed. Bags of at
+    // least 8 so the per-bag cost is a small part of what is left.
+    std::vector<Probe> hit_probes;
+    const std::vector<std::size_t> hit_sizes = o_.quick ? std::vector<std::size_t>{4 * KiB, 256 * KiB, 2 * MiB}
+                                                        : std::vector<std::size_t>{4 * KiB, 32 * KiB, 256 * KiB, 2 * MiB, 8 * MiB};
+    for (std::size_t f : hit_sizes) {
+      TableSpec s = synthetic_table(fmt::format("hit-{}", f), f, dim, 1);
+      const auto bag = static_cast<int>(std::clamp<std::int64_t>((3 * s.rows + kBatch - 1) / kBatch, 8, 128));
+      s.bag_size = {bag, bag};
+      TableSpec warm = s;
+      warm.name += "-warm-up";
+      hit_probes.push_back({warm, Flow::kGather, Role::kWarmUp});
+      hit_probes.push_back({s, Flow::kGather, Role::kHit});
+    }
+    // First touches, in a model-like mix: sizes and flows interleaved, bags of 2, and a table of
+    // empty bags that prices a bag in this output. The tile scans run as a model of their own:
+    // streaming 128 MiB tables through the core's caches would also evict what makes the
+    // gathers of a large table fast (on the development VM, the host's page-table entries:
+    // a 1 GiB table's rows cost 45 ns beside light tables, 270 ns beside such scans).
+    std::vector<std::vector<Probe>> groups(3);
+    groups[2].push_back({synthetic_table("empty-bags", 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+    std::vector<std::size_t> sizes = o_.quick ? std::vector<std::size_t>{4 * KiB, 256 * KiB, 2 * MiB, 16 * MiB, arena}
+                                              : std::vector<std::size_t>{4 * KiB, 32 * KiB, 256 * KiB, 2 * MiB, 16 * MiB, 128 * MiB, arena};
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    for (std::size_t s : sizes) {
+      if (s <= arena) groups[0].push_back({synthetic_table(fmt::format("gather-{}", s), s, dim, 2), Flow::kGather});
+    }
+    for (std::size_t s : {budget / 512, budget / 64, budget / 8}) {
+      groups[1].push_back({synthetic_table(fmt::format("resident-{}", s), std::max(s, row_bytes), dim, 2), Flow::kResident});
+    }
+    std::vector<Probe> probes;
+    for (std::size_t k = 0; k < groups[0].size(); ++k) {
+      for (const auto& g : groups) {
+        if (k < g.size()) probes.push_back(g[k]);
+      }
+    }
+    std::vector<Probe> scan_probes;
+    const std::vector<std::size_t> scan_sizes =
+        o_.quick ? std::vector<std::size_t>{256 * KiB, 16 * MiB} : std::vector<std::size_t>{256 * KiB, 2 * MiB, 16 * MiB, 128 * MiB};
+    for (std::size_t k = 0; k < scan_sizes.size(); ++k) {
+      for (int bag : {1, 16}) {
+        const std::size_t s = scan_sizes[k];
+        if (s <= arena) scan_probes.push_back({synthetic_table(fmt::format("scan-{}-{}", s, bag), s, dim, bag), Flow::kTileScan, Role::kScan});
+        if (k < 2) {
+          const std::size_t r = k == 0 ? budget / 32 : budget / 4;
+          scan_probes.push_back({synthetic_table(fmt::format("rscan-{}-{}", r, bag), std::max(r, row_bytes), dim, bag),
+                                 Flow::kResidentTileScan, Role::kScan});
+        }
+      }
+    }
+    const ItemTimes m = run(probes, kBatch, seed);
+    const ItemTimes h = run(hit_probes, kBatch, seed + 500);
+    const ItemTimes sc = run(scan_probes, kBatch, seed + 700);
+    validate_per_index_.push_back(m.validate_seconds / static_cast<double>(std::max<std::int64_t>(m.lookups, 1)));
+
+    // Per bag (offsets read, output row written), in this model's output: its empty-bag table.
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      if (probes[i].role == Role::kBags) bag_.emplace_back(4.0 * dim, std::max(0.0, m.seconds[0][i] - p_.item_seconds) / kBatch);
+    }
+    const CostCurve bag = sorted_curve(bag_);
+    auto load = [&](const Probe& pr, const TableSample& sample) {
+      return item_load(pr.spec, sample, {0, kBatch}, {0, pr.spec.rows}, p_.tile_bytes);
+    };
+    auto rest = [&](double seconds, const ItemLoad& l) {  // seconds left once the fixed costs are paid
+      return seconds - p_.item_seconds - l.bags * bag.at(l.out_row_bytes);
+    };
+    std::vector<std::pair<double, double>> hit;
+    for (std::size_t i = 0; i < hit_probes.size(); ++i) {
+      if (hit_probes[i].role != Role::kHit) continue;
+      const ItemLoad l = load(hit_probes[i], h.samples[i]);
+      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, rest(h.seconds[0][i], l)) / l.lookups);
+    }
+    const CostCurve hit_curve = sorted_curve(hit);
+    p_.hit_gather.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);
+    p_.hit_resident.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);  // the same caches
+
+    std::vector<std::pair<double, double>> miss_gather, miss_resident;
+    std::vector<double> x1, x2, y, rx, ry, rl;
+    // The miss model's cache context, as the cost model will see it (cost_model.h).
+    std::vector<ItemLoad> loads;
+    double traffic = 0, resident = 0;
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      loads.push_back(load(probes[i], m.samples[i]));
+      traffic += CostModel::traffic_bytes(probes[i].flow, loads.back());
+      if (is_resident(probes[i].flow)) resident += loads.back().table_bytes;
+    }
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      if (probes[i].role == Role::kBags) continue;
+      const ItemLoad& l = loads[i];
+      const double others = traffic - CostModel::traffic_bytes(probes[i].flow, l);
+      const double own = is_resident(probes[i].flow) ? l.table_bytes : 0.0;
+      const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + resident - own;
+      // What the first touches cost once the repeats are priced; never below a repeat.
+      const double repeat = hit_curve.at(std::max(1.0, footprint));
+      const double first =
+          std::max(repeat, (rest(m.seconds[0][i], l) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
+      (probes[i].flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first);
+    }
+    for (std::size_t i = 0; i < scan_probes.size(); ++i) {
+      const ItemLoad l = load(scan_probes[i], sc.samples[i]);
+      const double left = rest(sc.seconds[0][i], l);
+      if (scan_probes[i].flow == Flow::kTileScan) {
+        x1.push_back(l.touched_tile_bytes), x2.push_back(l.lookups), y.push_back(left);
+      } else {
+        rx.push_back(l.touched_tile_bytes), rl.push_back(l.lookups), ry.push_back(left);
+      }
+    }
+    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), sorted_curve(miss_gather));
+    p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), sorted_curve(miss_resident));
+    const auto [scan, serve] = fit_two(x1, x2, y);
+    scans_.push_back(scan);
+    serve_.emplace_back(static_cast<double>(row_bytes), serve);
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < ry.size(); ++i) num += (ry[i] - rl[i] * serve) * rx[i], den += rx[i] * rx[i];
+    resident_scans_.push_back(den > 0 ? std::max(0.0, num / den) : 0.0);
+  }
+
+  void finish_lookups() {
+    p_.scan_byte_seconds = median_of(scans_);
+    p_.resident_scan_byte_seconds = median_of(resident_scans_);
+    p_.serve_seconds = sorted_curve(serve_);
+    p_.bag_seconds = sorted_curve(bag_);
+    p_.validate_index_seconds = median_of(validate_per_index_);
+  }
+
+  // Hand-off of a batch to every core, the serial reduction of partial sums, and DRAM shared by
+  // all cores.
+  void runtime_overheads(int cores) {
+    say("batch hand-off and reduction");
+    WorkloadOptions w;
+    w.seed = o_.seed + 7;
+    {
+      ModelSpec model{"calibration", {}, {}};
+      std::vector<TableView> views;
+      Plan plan;
+      plan.model = model.name, plan.batch_size = w.batch_size = 256, plan.mapper = "calibration";
+      for (int c = 0; c < cores; ++c) {
+        model.tables.push_back(synthetic_table(fmt::format("tiny-{}", c), 4 * KiB, 16, 1));
+        views.push_back(arena_.place(model.tables.back()));
+        plan.cores.push_back(c);
+        plan.items.push_back({{c, Flow::kGather, {0, 256}, {0, model.tables.back().rows}}});
+      }
+      p_.batch_seconds = planner::time_plan(model, views, plan, w, rounds_, o_.runner).handoff_seconds;
+    }
+    {
+      constexpr std::int64_t kBags = 16384;
+      ModelSpec model{"calibration", {synthetic_table("split", 1 * MiB, 64, 1)}, {}};
+      const std::vector<TableView> views{arena_.place(model.tables[0])};
+      const std::int64_t rows = model.tables[0].rows;
+      w.batch_size = kBags;
+      Plan whole = planner::single_core_plan(model, kBags, {Flow::kGather});
+      Plan split = whole;
+      split.items[0] = {{0, Flow::kGather, {0, kBags}, {0, rows / 2}}, {0, Flow::kGather, {0, kBags}, {rows / 2, rows}}};
+      const double a = planner::time_plan(model, views, whole, w, rounds_, o_.runner).handoff_seconds;
+      const double b = planner::time_plan(model, views, split, w, rounds_, o_.runner).handoff_seconds;
+      p_.reduce_float_seconds = std::max(0.0, b - a) / (2.0 * kBags * 64);
+    }
+    say("DRAM shared by all cores");
+    {
+      TableSpec big = synthetic_table("dram", arena_.bytes(), 16, 8);
+      ModelSpec model{"calibration", {big}, {}};
+      const std::vector<TableView> views{arena_.place(big)};
+      w.batch_size = 4096 * cores;
+      const Plan plan = symmetric_plan(model, w.batch_size, cores);
+      const ItemTimes m = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
+      double bytes = 0, slowest = 0;
+      for (std::size_t k = 0; k < plan.workers(); ++k) {
+        const WorkItem& it = plan.items[k][0];
+        bytes += item_load(big, m.samples[0], it.bags, it.rows, p_.tile_bytes).distinct * 64.0;
+        slowest = std::max(slowest, m.seconds[k][0]);
+      }
+      p_.dram_bytes_per_s = slowest > 0 ? bytes / slowest : 0;
+    }
+  }
+
+ private:
+  const CalibrateOptions& o_;
+  MachineProfile& p_;
+  Arena& arena_;
+  int rounds_;
+  std::vector<double> scans_, resident_scans_, validate_per_index_;
+  std::vector<std::pair<double, double>> serve_, bag_;
+};
+
+}  // namespace
+
+std::size_t planner::calibration_arena_bytes(const CalibrateOptions& o) {
+  std::size_t bytes = o.arena_bytes ? o.arena_bytes : (o.quick ? 64 * MiB : 1024 * MiB);
+  const std::size_t avail = available_memory();
+  if (avail != 0) bytes = std::min(bytes, avail / 4);
+  return std::max<std::size_t>(bytes, 4 * MiB);
+}
+
+MachineProfile calibrate_machine(const CalibrateOptions& o) {
+  const MachineInfo machine = describe_machine();
+  MachineProfile p;
+  p.source = "measured";
+  p.name = machine.cpu_model;
+  char date[32] = {};
+  const std::time_t t = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&t));
+  p.description = fmt::format("measured by embflow calibrate{} on {}; caches: {}", o.quick ? " --quick" : "", date,
+                              machine.cache_source);
+  p.cores = machine.physical_cores;
+  p.isa = std::string(to_string(o.runner.isa));
+  p.l1d_bytes = machine.l1d_bytes, p.l2_bytes = machine.l2_bytes, p.l3_bytes = machine.l3_bytes;
+  p.resident_budget = o.runner.resident_budget;
+  p.tile_bytes = o.runner.kernel.tile_bytes;
+
+  Arena arena(planner::calibration_arena_bytes(o), o.seed);
+  const int rounds = o.rounds > 0 ? o.rounds : (o.quick ? 5 : 15);
+  Calibrator c(o, p, arena, rounds);
+  c.item_overhead();
+  const std::vector<std::size_t> widths = o.quick ? std::vector<std::size_t>{64, 256} : std::vector<std::size_t>{64, 256, 512};
+  for (std::size_t w : widths) c.width(w, o.seed + 1000 * w);
+  c.finish_lookups();
+  c.runtime_overheads(machine.physical_cores);
+  return p;
+}
+
+}  // namespace embflow

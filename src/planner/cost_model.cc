@@ -1,0 +1,164 @@
+#include "embflow/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace embflow {
+namespace {
+
+// Distinct rows among the look-ups of `samples` consecutive samples, from the sample's curve
+// (interpolated in log n; proportional below its first point).
+double distinct_for_samples(const TableSample& s, double samples) {
+  const auto& c = s.distinct_by_samples;
+  if (c.empty() || samples <= 0) return 0;
+  if (samples >= static_cast<double>(c.back().first)) return static_cast<double>(c.back().second);
+  if (samples <= static_cast<double>(c.front().first)) {
+    return static_cast<double>(c.front().second) * samples / static_cast<double>(c.front().first);
+  }
+  for (std::size_t i = 1; i < c.size(); ++i) {
+    const double n1 = static_cast<double>(c[i].first);
+    if (samples <= n1) {
+      const double n0 = static_cast<double>(c[i - 1].first);
+      const double f = std::log(samples / n0) / std::log(n1 / n0);
+      return static_cast<double>(c[i - 1].second) + f * static_cast<double>(c[i].second - c[i - 1].second);
+    }
+  }
+  return static_cast<double>(c.back().second);
+}
+
+double cache_lines(double bytes) { return std::ceil(bytes / 64.0) * 64.0; }
+
+}  // namespace
+
+ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,
+                   std::size_t tile_bytes) {
+  ItemLoad l;
+  l.row_bytes = static_cast<double>(table.row_bytes());
+  l.out_row_bytes = 4.0 * table.dim;
+  l.bags = static_cast<double>(bags.size());
+  l.table_bytes = static_cast<double>(rows.size()) * l.row_bytes;
+  // Look-ups and distinct rows in the row range: the buckets it covers, in proportion.
+  double lookups = 0, distinct = 0;
+  constexpr int kB = TableSample::kBuckets;
+  for (int i = 0; i < kB; ++i) {
+    const double lo = static_cast<double>(table.rows) * i / kB, hi = static_cast<double>(table.rows) * (i + 1) / kB;
+    const double overlap = std::min(hi, static_cast<double>(rows.end)) - std::max(lo, static_cast<double>(rows.begin));
+    if (overlap <= 0 || hi <= lo) continue;
+    const double f = std::min(1.0, overlap / (hi - lo));
+    lookups += f * static_cast<double>(sample.bucket_lookups[static_cast<std::size_t>(i)]);
+    distinct += f * static_cast<double>(sample.bucket_distinct[static_cast<std::size_t>(i)]);
+  }
+  // A slice of the batch: its share of the look-ups, and the distinct rows of that many samples.
+  const double b = static_cast<double>(std::max<std::int64_t>(sample.batch_size, 1));
+  l.scanned = static_cast<double>(sample.lookups) * l.bags / b;  // a row-range item reads every index
+  l.lookups = lookups * l.bags / b;
+  const double whole = static_cast<double>(std::max<std::int64_t>(sample.distinct, 1));
+  l.distinct = std::min(l.lookups, distinct * distinct_for_samples(sample, l.bags) / whole);
+  // Tiles a tile scan streams: distinct rows scattered over the range's tiles.
+  std::int64_t per_tile = 1;
+  while (static_cast<double>(per_tile * 2) * l.row_bytes <= static_cast<double>(tile_bytes)) per_tile *= 2;
+  const double tiles = std::ceil(static_cast<double>(rows.size()) / static_cast<double>(per_tile));
+  const double touched = tiles * (1.0 - std::exp(-l.distinct / std::max(tiles, 1.0)));
+  l.touched_tile_bytes = std::min(l.table_bytes, touched * static_cast<double>(per_tile) * l.row_bytes);
+  return l;
+}
+
+double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
+  const MachineProfile& p = profile_;
+  double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes) +
+             std::max(0.0, l.scanned - l.lookups) * p.validate_index_seconds;
+  const double repeats = std::max(0.0, l.lookups - l.distinct);
+  const double own = is_resident(flow) ? l.table_bytes : 0.0;
+  const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + std::max(0.0, core.resident_bytes - own);
+  const double evicted_as = l.table_bytes + core.other_traffic;
+  switch (flow) {
+    case Flow::kGather:
+      t += l.distinct * p.miss_gather.at(l.row_bytes, evicted_as);
+      t += repeats * p.hit_gather.at(l.row_bytes, std::max(footprint, 1.0));
+      break;
+    case Flow::kResident:
+      t += l.distinct * p.miss_resident.at(l.row_bytes, evicted_as);
+      t += repeats * p.hit_resident.at(l.row_bytes, std::max(footprint, 1.0));
+      break;
+    case Flow::kTileScan:
+      t += l.touched_tile_bytes * p.scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes);
+      break;
+    case Flow::kResidentTileScan:
+      t += l.touched_tile_bytes * p.resident_scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes);
+      break;
+  }
+  return t;
+}
+
+double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
+  const double out = l.bags * cache_lines(l.out_row_bytes);
+  switch (flow) {
+    case Flow::kGather: return out + l.distinct * cache_lines(l.row_bytes);
+    case Flow::kTileScan: return out + l.touched_tile_bytes;
+    case Flow::kResident:
+    case Flow::kResidentTileScan: return out;
+  }
+  return out;
+}
+
+double CostModel::dram_bytes(Flow flow, const ItemLoad& l) const {
+  if (is_resident(flow)) return 0;
+  const MachineProfile& p = profile_;
+  const double cached = static_cast<double>(p.l2_bytes) + static_cast<double>(p.l3_bytes) / std::max(p.cores, 1);
+  const double from_dram = l.table_bytes > 0 ? std::max(0.0, 1.0 - cached / l.table_bytes) : 0.0;
+  if (flow == Flow::kTileScan) return l.touched_tile_bytes * from_dram;
+  return l.distinct * cache_lines(l.row_bytes) * from_dram;
+}
+
+double CostModel::overhead_seconds(std::int64_t total_lookups, int workers) const {
+  return profile_.batch_seconds +
+         profile_.validate_index_seconds * static_cast<double>(total_lookups) / std::max(workers, 1);
+}
+
+double CostModel::reduce_seconds(double partial_floats) const { return profile_.reduce_float_seconds * partial_floats; }
+
+double PlanPrediction::imbalance() const {
+  if (worker_seconds.empty()) return 1;
+  const double mean =
+      std::accumulate(worker_seconds.begin(), worker_seconds.end(), 0.0) / static_cast<double>(worker_seconds.size());
+  return mean > 0 ? *std::max_element(worker_seconds.begin(), worker_seconds.end()) / mean : 1.0;
+}
+
+PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples) const {
+  PlanPrediction out;
+  double dram = 0, partial_floats = 0;
+  std::int64_t lookups = 0;
+  for (const auto& s : samples) lookups += s.lookups;
+  for (std::size_t w = 0; w < plan.workers(); ++w) {
+    std::vector<ItemLoad> loads;
+    CoreContext core;
+    double traffic = 0;
+    for (const WorkItem& it : plan.items[w]) {
+      const TableSpec& t = model.tables[static_cast<std::size_t>(it.table)];
+      loads.push_back(item_load(t, samples[static_cast<std::size_t>(it.table)], it.bags, it.rows, profile_.tile_bytes));
+      if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
+      traffic += traffic_bytes(it.flow, loads.back());
+      dram += dram_bytes(it.flow, loads.back());
+      if (it.rows.begin != 0 || it.rows.end != t.rows) partial_floats += loads.back().bags * t.dim;
+    }
+    double busy = 0;
+    std::vector<double> items;
+    for (std::size_t i = 0; i < loads.size(); ++i) {
+      core.other_traffic = traffic - traffic_bytes(plan.items[w][i].flow, loads[i]);
+      items.push_back(item_seconds(plan.items[w][i].flow, loads[i], core));
+      busy += items.back();
+    }
+    out.worker_seconds.push_back(busy);
+    out.item_seconds.push_back(std::move(items));
+    out.resident_bytes.push_back(static_cast<std::size_t>(core.resident_bytes));
+  }
+  out.overhead_seconds = overhead_seconds(lookups, static_cast<int>(plan.workers()));
+  out.reduce_seconds = reduce_seconds(partial_floats);
+  out.dram_seconds = profile_.dram_bytes_per_s > 0 ? dram / profile_.dram_bytes_per_s : 0.0;
+  const double busiest = out.worker_seconds.empty() ? 0.0 : *std::max_element(out.worker_seconds.begin(), out.worker_seconds.end());
+  out.makespan = std::max(busiest, out.dram_seconds) + out.overhead_seconds + out.reduce_seconds;
+  return out;
+}
+
+}  // namespace embflow

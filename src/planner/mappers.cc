@@ -1,0 +1,306 @@
+// The mappers of planner.h. The asymmetric one searches over how many parts each table is split
+// into (and whether by batch or by rows); for a given split, parts are packed largest first onto
+// the core where they finish earliest, choosing each part's flow on the way.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "embflow/error.h"
+#include "embflow/planner.h"
+
+namespace embflow {
+namespace {
+
+enum class Split { kBatch, kRows };
+
+// One part of a split table, priced for every flow it may use.
+struct Part {
+  int table = 0;
+  BagRange bags;
+  RowRange rows;
+  double stream_seconds = 0;   // best non-resident flow
+  Flow stream_flow = Flow::kGather;
+  double resident_seconds = -1;  // best resident flow; < 0: not allowed or does not fit
+  Flow resident_flow = Flow::kResident;
+  std::size_t bytes = 0;       // of its row range
+  double dram_bytes = 0;       // of its streaming flow
+  double partial_floats = 0;   // output it reduces (row splits)
+  double best() const { return resident_seconds >= 0 ? std::min(stream_seconds, resident_seconds) : stream_seconds; }
+};
+
+struct Packing {
+  std::vector<std::vector<std::pair<const Part*, Flow>>> cores;
+  std::vector<double> load;
+  double makespan = 0;
+};
+
+class AsymmetricPlanner {
+ public:
+  AsymmetricPlanner(const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
+                    const PlannerOptions& o)
+      : model_(model), samples_(samples), cost_(cost), o_(o),
+        budget_(o.resident_budget ? o.resident_budget : cost.profile().resident_budget),
+        max_parts_(o.max_parts > 0 ? o.max_parts : o.cores) {
+    for (const auto& s : samples) lookups_ += s.lookups;
+    overhead_ = cost.overhead_seconds(lookups_, o.cores);
+  }
+
+  // While packing, a part's core is not known yet: price it beside a fair share of the traffic of
+  // the whole batch (every table gathered whole).
+  void set_context() {
+    double traffic = 0;
+    for (std::size_t t = 0; t < model_.tables.size(); ++t) {
+      const TableSpec& spec = model_.tables[t];
+      traffic += CostModel::traffic_bytes(
+          Flow::kGather, item_load(spec, samples_[t], {0, batch_size_}, {0, spec.rows}, cost_.profile().tile_bytes));
+    }
+    context_traffic_ = traffic / o_.cores;
+  }
+
+  Plan plan(std::int64_t batch_size) {
+    batch_size_ = batch_size;
+    set_context();
+    const std::size_t n = model_.tables.size();
+    std::vector<int> k(n, 1);
+    std::vector<Split> split(n, Split::kBatch);
+    // Start: split what cannot fit in a fair share of the work.
+    double total = 0;
+    for (std::size_t t = 0; t < n; ++t) total += parts(static_cast<int>(t), Split::kBatch, 1)[0].best();
+    const double fair = total / o_.cores;
+    for (std::size_t t = 0; t < n; ++t) {
+      const double c = parts(static_cast<int>(t), Split::kBatch, 1)[0].best();
+      if (fair > 0 && c > fair) k[t] = std::min<int>(max_parts_, static_cast<int>(std::ceil(c / fair)));
+    }
+    Packing best = pack(k, split);
+    // Improve: split a table of the busiest core further, while the makespan drops.
+    for (int iteration = 0; iteration < 4 * static_cast<int>(n) + 4 * o_.cores; ++iteration) {
+      const auto busiest = static_cast<std::size_t>(std::max_element(best.load.begin(), best.load.end()) - best.load.begin());
+      std::vector<std::pair<double, int>> candidates;  // (part seconds, table) on the busiest core
+      for (const auto& [part, flow] : best.cores[busiest]) candidates.emplace_back(part->best(), part->table);
+      std::sort(candidates.begin(), candidates.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+      bool improved = false;
+      for (std::size_t c = 0; c < std::min<std::size_t>(candidates.size(), 3) && !improved; ++c) {
+        const auto t = static_cast<std::size_t>(candidates[c].second);
+        for (Split s : {Split::kBatch, Split::kRows}) {
+          const int next = s == split[t] ? k[t] + 1 : std::max(2, k[t]);
+          if (next > max_parts_ || !splittable(static_cast<int>(t), s, next)) continue;
+          std::vector<int> k2 = k;
+          std::vector<Split> split2 = split;
+          k2[t] = next, split2[t] = s;
+          Packing p = pack(k2, split2);
+          if (p.makespan < best.makespan * (1 - 1e-9)) {
+            best = std::move(p), k = std::move(k2), split = std::move(split2), improved = true;
+            break;
+          }
+        }
+      }
+      if (!improved) break;
+    }
+    return to_plan(best);
+  }
+
+ private:
+  bool splittable(int t, Split s, int k) const {
+    const TableSpec& spec = model_.tables[static_cast<std::size_t>(t)];
+    return s == Split::kBatch ? k <= batch_size_ : k <= std::min<std::int64_t>(spec.rows, TableSample::kBuckets);
+  }
+
+  bool allowed(Flow f) const { return std::find(o_.flows.begin(), o_.flows.end(), f) != o_.flows.end(); }
+
+  // The parts of table t split k ways (memoized: the search asks for the same splits again).
+  const std::vector<Part>& parts(int t, Split s, int k) {
+    const auto key = std::make_tuple(t, s == Split::kRows, k);
+    auto found = memo_.find(key);
+    if (found != memo_.end()) return found->second;
+    const TableSpec& spec = model_.tables[static_cast<std::size_t>(t)];
+    const TableSample& sample = samples_[static_cast<std::size_t>(t)];
+    std::vector<Part> out;
+    for (int i = 0; i < k; ++i) {
+      Part p;
+      p.table = t;
+      if (s == Split::kBatch) {
+        p.bags = {batch_size_ * i / k, batch_size_ * (i + 1) / k};
+        p.rows = {0, spec.rows};
+      } else {  // on bucket boundaries, so the sample's histogram prices each part
+        auto edge = [&](int j) { return spec.rows * (TableSample::kBuckets * j / k) / TableSample::kBuckets; };
+        p.bags = {0, batch_size_};
+        p.rows = {edge(i), edge(i + 1)};
+        p.partial_floats = k > 1 ? static_cast<double>(batch_size_) * spec.dim : 0.0;
+      }
+      if (p.bags.size() <= 0 || p.rows.size() <= 0) continue;
+      const ItemLoad load = item_load(spec, sample, p.bags, p.rows, cost_.profile().tile_bytes);
+      p.bytes = static_cast<std::size_t>(p.rows.size()) * spec.row_bytes();
+      p.stream_seconds = -1;
+      for (Flow f : o_.flows) {
+        const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
+        if (is_resident(f)) {
+          if (p.bytes > budget_) continue;
+          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others});
+          if (p.resident_seconds < 0 || c < p.resident_seconds) p.resident_seconds = c, p.resident_flow = f;
+        } else {
+          const double c = cost_.item_seconds(f, load, {0, others});
+          if (p.stream_seconds < 0 || c < p.stream_seconds) p.stream_seconds = c, p.stream_flow = f;
+        }
+      }
+      if (p.stream_seconds < 0) {  // only resident flows allowed: it must fit somewhere
+        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_});
+      }
+      p.dram_bytes = cost_.dram_bytes(p.stream_flow, load);
+      out.push_back(p);
+    }
+    return memo_.emplace(key, std::move(out)).first->second;
+  }
+
+  Packing pack(const std::vector<int>& k, const std::vector<Split>& split) {
+    std::vector<const Part*> all;
+    for (std::size_t t = 0; t < k.size(); ++t) {
+      for (const Part& p : parts(static_cast<int>(t), split[t], k[t])) all.push_back(&p);
+    }
+    std::stable_sort(all.begin(), all.end(), [](const Part* a, const Part* b) { return a->best() > b->best(); });
+    Packing pk;
+    pk.cores.resize(static_cast<std::size_t>(o_.cores));
+    pk.load.assign(static_cast<std::size_t>(o_.cores), 0.0);
+    std::vector<std::size_t> room(static_cast<std::size_t>(o_.cores), budget_);
+    double dram = 0, partial = 0;
+    for (const Part* p : all) {
+      std::size_t core = 0;
+      double finish = 0;
+      bool resident = false;
+      for (std::size_t c = 0; c < pk.load.size(); ++c) {
+        const bool fits = p->resident_seconds >= 0 && p->bytes <= room[c];
+        const bool use_resident = fits && p->resident_seconds < p->stream_seconds;
+        const double f = pk.load[c] + (use_resident ? p->resident_seconds : p->stream_seconds);
+        if (c == 0 || f < finish) core = c, finish = f, resident = use_resident;
+      }
+      pk.load[core] = finish;
+      if (resident) room[core] -= p->bytes;
+      pk.cores[core].emplace_back(p, resident ? p->resident_flow : p->stream_flow);
+      if (!resident) dram += p->dram_bytes;
+      partial += p->partial_floats;
+    }
+    const double busiest = *std::max_element(pk.load.begin(), pk.load.end());
+    const double bw = cost_.profile().dram_bytes_per_s;
+    pk.makespan = std::max(busiest, bw > 0 ? dram / bw : 0.0) + overhead_ + cost_.reduce_seconds(partial);
+    return pk;
+  }
+
+  Plan to_plan(const Packing& pk) const {
+    Plan plan;
+    plan.model = model_.name;
+    plan.batch_size = batch_size_;
+    plan.mapper = "asymmetric";
+    for (int c = 0; c < o_.cores; ++c) plan.cores.push_back(c);
+    for (const auto& core : pk.cores) {
+      std::vector<WorkItem> items;
+      for (const auto& [part, flow] : core) items.push_back({part->table, flow, part->bags, part->rows});
+      // Table order on every core: the order a model's tables come in, deterministic.
+      std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) {
+        return std::tie(a.table, a.bags.begin, a.rows.begin) < std::tie(b.table, b.bags.begin, b.rows.begin);
+      });
+      plan.items.push_back(std::move(items));
+    }
+    return plan;
+  }
+
+  const ModelSpec& model_;
+  const std::vector<TableSample>& samples_;
+  const CostModel& cost_;
+  const PlannerOptions& o_;
+  std::size_t budget_;
+  int max_parts_;
+  std::int64_t batch_size_ = 0, lookups_ = 0;
+  double overhead_ = 0, context_traffic_ = 0;
+  std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;
+};
+
+// Whole tables priced by the cost model: gather, beside a fair share of the others' traffic.
+std::vector<double> table_costs(const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
+                                std::int64_t batch_size, int cores) {
+  std::vector<ItemLoad> loads;
+  double traffic = 0;
+  for (std::size_t t = 0; t < model.tables.size(); ++t) {
+    const TableSpec& spec = model.tables[t];
+    loads.push_back(item_load(spec, samples[t], {0, batch_size}, {0, spec.rows}, cost.profile().tile_bytes));
+    traffic += CostModel::traffic_bytes(Flow::kGather, loads.back());
+  }
+  std::vector<double> out;
+  for (const ItemLoad& l : loads) {
+    const double others = std::max(0.0, traffic / cores - CostModel::traffic_bytes(Flow::kGather, l));
+    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others}));
+  }
+  return out;
+}
+
+void attach_prediction(Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost) {
+  const PlanPrediction p = cost.predict(plan, model, samples);
+  plan.profile = cost.profile().name;
+  plan.predicted_worker_seconds = p.worker_seconds;
+  plan.predicted_makespan = p.makespan;
+}
+
+}  // namespace
+
+std::string_view to_string(Mapper m) {
+  switch (m) {
+    case Mapper::kAsymmetric: return "asymmetric";
+    case Mapper::kSymmetric: return "symmetric";
+    case Mapper::kTableWise: return "table-wise";
+  }
+  return "?";
+}
+
+Mapper parse_mapper(std::string_view s) {
+  for (Mapper m : kAllMappers) {
+    if (to_string(m) == s) return m;
+  }
+  throw InvalidInput(fmt::format("unknown mapper '{}' (known: asymmetric, symmetric, table-wise)", s));
+}
+
+Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
+               const PlannerOptions& o) {
+  if (o.cores < 1) throw InvalidInput(fmt::format("need at least one core, got {}", o.cores));
+  if (samples.size() != model.tables.size()) {
+    throw InvalidInput(fmt::format("{} table samples for a model of {} tables", samples.size(), model.tables.size()));
+  }
+  if (o.flows.empty()) throw InvalidInput("the planner needs at least one flow to choose from");
+  const std::int64_t batch_size = samples.empty() ? 0 : samples[0].batch_size;
+  Plan plan;
+  switch (mapper) {
+    case Mapper::kSymmetric:
+      plan = symmetric_plan(model, batch_size, o.cores);
+      break;
+    case Mapper::kTableWise:
+      plan = table_wise_plan(model, batch_size, o.cores, table_costs(model, samples, cost, batch_size, o.cores));
+      break;
+    case Mapper::kAsymmetric: {
+      if (batch_size == 0) {
+        plan = symmetric_plan(model, batch_size, o.cores);
+        plan.mapper = "asymmetric";
+        break;
+      }
+      plan = AsymmetricPlanner(model, samples, cost, o).plan(batch_size);
+      attach_prediction(plan, model, samples, cost);
+      // The baselines are candidates too (when their gather flow is allowed): never predicted worse.
+      if (std::find(o.flows.begin(), o.flows.end(), Flow::kGather) != o.flows.end()) {
+        for (Mapper base : {Mapper::kSymmetric, Mapper::kTableWise}) {
+          Plan b = make_plan(base, model, samples, cost, o);
+          if (b.predicted_makespan < plan.predicted_makespan) {
+            b.notes.push_back(fmt::format("the {} mapping was predicted fastest ({:.1f} us against {:.1f} us for the "
+                                          "search's best)", to_string(base), b.predicted_makespan * 1e6,
+                                          plan.predicted_makespan * 1e6));
+            b.mapper = "asymmetric";
+            plan = std::move(b);
+          }
+        }
+      }
+      return plan;
+    }
+  }
+  attach_prediction(plan, model, samples, cost);
+  return plan;
+}
+
+}  // namespace embflow
