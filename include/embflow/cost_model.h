@@ -4,7 +4,7 @@
 // An item (table, flow, bags, rows) does `bags` bags, reads `scanned` indices of which `lookups`
 // fall in its row range, and `distinct` of those touch a row for the first time in the item.
 // Predicted seconds:
-//   every flow:         item + bags * bag(out row bytes) + (scanned - lookups) * index
+//   every flow:         item + bags * bag(out row bytes) + (scanned - lookups) * skip
 //   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic)
 //                       + (lookups - distinct) * hit[flow](row bytes, footprint)
 //   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes)
@@ -13,6 +13,8 @@
 // touch is priced as if the table were that much larger (calibration measures first touches
 // inside a model, and records the traffic beside them the same way). Resident copies on the core
 // take cache too: footprint = distinct rows' bytes + the core's resident bytes.
+// Cores that write the same 128-byte blocks of the same output rows (neighbouring columns) pay
+// shared_output_bag per such bag.
 // A plan's makespan is the busiest worker's time plus the batch hand-off, the parallel
 // validation of the indices, and the serial reduction of row-range partial sums; and never less
 // than the DRAM traffic of the whole batch at the all-core DRAM rate.
@@ -59,6 +61,12 @@ struct CoreContext {
   double other_traffic = 0;   // bytes the core's other items pull through the caches per batch
 };
 
+// The 128-byte blocks of an output row that table t's column covers: [first, last].
+std::pair<std::int64_t, std::int64_t> output_blocks(const ModelSpec& model, int table);
+// Per item of the plan ([worker][item]): how many of its bags write output blocks that an item on
+// another worker writes for the same bags. Row-range items write private partial sums: 0.
+std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model);
+
 struct PlanPrediction {
   std::vector<double> worker_seconds;             // busy time per worker, plan order
   std::vector<std::vector<double>> item_seconds;  // [worker][item]
@@ -85,6 +93,7 @@ class CostModel {
   // The per-batch terms that do not belong to any worker.
   double overhead_seconds(std::int64_t total_lookups, int workers) const;
   double reduce_seconds(double partial_floats) const;
+  double shared_output_seconds(double shared_bags) const { return profile_.shared_output_bag_seconds * shared_bags; }
 
   PlanPrediction predict(const Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples) const;
 

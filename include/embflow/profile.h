@@ -52,8 +52,12 @@ struct MachineProfile {
   double item_seconds = 0;            // fixed cost of one work item
   double batch_seconds = 0;           // hand-off of a batch to the workers and back
   double validate_index_seconds = 0;  // checking one index (done by the workers, in parallel)
+  double skip_index_seconds = 0;      // a row-range item reading an index outside its range
   double reduce_float_seconds = 0;    // adding one float of a row-range partial sum (serial)
   CostCurve bag_seconds;              // per bag, against output row bytes (reading offsets, writing out)
+  // Extra per bag when another core writes the same 128-byte blocks of the same output rows (other
+  // columns): cores then pass those lines (and the adjacent-line prefetcher's pairs) back and forth.
+  double shared_output_bag_seconds = 0;
 
   // Look-ups.
   CurveFamily hit_gather;     // per repeated look-up, against footprint bytes

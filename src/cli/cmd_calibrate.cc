@@ -34,11 +34,13 @@ std::string ns(double seconds) { return fmt::format("{:.2f}", seconds * 1e9); }
 
 void print_profile(const MachineProfile& p) {
   fmt::print("overheads:  {:.2f} us per item, {:.1f} us per batch hand-off, {} ns per index validated, {} ns per "
-             "float reduced, {} ns per bag of 64 B output\n",
-             p.item_seconds * 1e6, p.batch_seconds * 1e6, ns(p.validate_index_seconds), ns(p.reduce_float_seconds),
-             ns(p.bag_seconds.at(64)));
+             "index skipped by a row range, {} ns per float reduced\n",
+             p.item_seconds * 1e6, p.batch_seconds * 1e6, ns(p.validate_index_seconds), ns(p.skip_index_seconds),
+             ns(p.reduce_float_seconds));
+  fmt::print("per bag:    {} ns (64 B output row), {} ns more when another core writes the same 128-byte output blocks\n",
+             ns(p.bag_seconds.at(64)), ns(p.shared_output_bag_seconds));
   fmt::print("\nns per look-up, 64-byte rows (hit: repeated in the item, against its footprint; first touch: against "
-             "the table's bytes)\n");
+             "the table's bytes plus the traffic of the core's other items)\n");
   fmt::print("{:>10} {:>8} {:>14} {:>16}\n", "bytes", "hit", "gather first", "resident first");
   for (double b = 4096; b <= 1.1 * static_cast<double>(1u << 30); b *= 8) {
     const bool fits = b <= static_cast<double>(p.resident_budget);

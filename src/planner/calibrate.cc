@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,14 @@ struct Probe {
   TableSpec spec;
   Flow flow = Flow::kGather;
   Role role = Role::kMiss;
+  bool halves = false;  // served as two items, rows split in half (partial sums)
+};
+
+// One measured item: which probe, which rows.
+struct Measured {
+  std::size_t probe = 0;
+  RowRange rows;
+  double seconds = 0;
 };
 
 // Least squares y ~ a * x1 + b * x2 with a, b >= 0.
@@ -62,6 +71,35 @@ CostCurve sorted_curve(std::vector<std::pair<double, double>> points) {
   return c;
 }
 
+// Non-decreasing in x (a larger table, or a larger footprint, is never cheaper per look-up):
+// weighted pool-adjacent-violators over (x, y, weight), weights being how many look-ups each
+// estimate rests on (a first-touch cost from a 64-row table is noisier than one from 4096 rows).
+CostCurve monotone_curve(std::vector<std::tuple<double, double, double>> points) {
+  std::sort(points.begin(), points.end());
+  struct Pool {
+    double x, y, w;
+    int n;
+  };
+  std::vector<Pool> pools;
+  for (const auto& [x, y, w] : points) {
+    pools.push_back({x, y, std::max(w, 1e-9), 1});
+    while (pools.size() > 1 && pools[pools.size() - 2].y > pools.back().y) {
+      Pool b = pools.back();
+      pools.pop_back();
+      Pool& a = pools.back();
+      a.y = (a.y * a.w + b.y * b.w) / (a.w + b.w);
+      a.w += b.w;
+      a.n += b.n;
+    }
+  }
+  std::vector<std::pair<double, double>> out;
+  std::size_t k = 0;
+  for (const Pool& p : pools) {
+    for (int i = 0; i < p.n; ++i, ++k) out.emplace_back(std::get<0>(points[k]), p.y);
+  }
+  return sorted_curve(out);
+}
+
 class Calibrator {
  public:
   Calibrator(const CalibrateOptions& o, MachineProfile& p, Arena& arena, int rounds)
@@ -72,19 +110,36 @@ class Calibrator {
   }
 
   // Runs the probes as one model on core 0 (in the given order), batch `batch`.
-  ItemTimes run(const std::vector<Probe>& probes, std::int64_t batch, std::uint64_t seed) {
+  ItemTimes run(const std::vector<Probe>& probes, std::int64_t batch, std::uint64_t seed,
+                std::vector<Measured>* measured = nullptr) {
     ModelSpec model{"calibration", {}, {}};
-    std::vector<Flow> flows;
     std::vector<TableView> views;
-    for (const Probe& pr : probes) {
+    Plan plan = planner::single_core_plan(model, batch, {});  // no tables yet: items follow
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      const Probe& pr = probes[i];
       model.tables.push_back(pr.spec);
-      flows.push_back(pr.flow);
       views.push_back(arena_.place(pr.spec));
+      const int t = static_cast<int>(i);
+      const std::int64_t rows = pr.spec.rows;
+      if (pr.halves) {
+        plan.items[0].push_back({t, pr.flow, {0, batch}, {0, rows / 2}});
+        plan.items[0].push_back({t, pr.flow, {0, batch}, {rows / 2, rows}});
+      } else {
+        plan.items[0].push_back({t, pr.flow, {0, batch}, {0, rows}});
+      }
     }
+    plan.model = model.name;
     WorkloadOptions w;
     w.batch_size = batch;
     w.seed = seed;
-    return planner::time_plan(model, views, planner::single_core_plan(model, batch, flows), w, rounds_, o_.runner);
+    ItemTimes times = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
+    if (measured != nullptr) {
+      for (std::size_t k = 0; k < plan.items[0].size(); ++k) {
+        const WorkItem& it = plan.items[0][k];
+        measured->push_back({static_cast<std::size_t>(it.table), it.rows, times.seconds[0][k]});
+      }
+    }
+    return times;
   }
 
   // The fixed cost of an item: items of one empty bag.
@@ -137,6 +192,8 @@ class Calibrator {
         if (k < g.size()) probes.push_back(g[k]);
       }
     }
+    // A row-range split: every index is read by both halves, half of them only to be skipped.
+    probes.push_back({synthetic_table("halves", 256 * KiB, dim, 8), Flow::kGather, Role::kMiss, true});
     std::vector<Probe> scan_probes;
     const std::vector<std::size_t> scan_sizes =
         o_.quick ? std::vector<std::size_t>{256 * KiB, 16 * MiB} : std::vector<std::size_t>{256 * KiB, 2 * MiB, 16 * MiB, 128 * MiB};
@@ -151,7 +208,8 @@ class Calibrator {
         }
       }
     }
-    const ItemTimes m = run(probes, kBatch, seed);
+    std::vector<Measured> items;
+    const ItemTimes m = run(probes, kBatch, seed, &items);
     const ItemTimes h = run(hit_probes, kBatch, seed + 500);
     const ItemTimes sc = run(scan_probes, kBatch, seed + 700);
     validate_per_index_.push_back(m.validate_seconds / static_cast<double>(std::max<std::int64_t>(m.lookups, 1)));
@@ -167,37 +225,56 @@ class Calibrator {
     auto rest = [&](double seconds, const ItemLoad& l) {  // seconds left once the fixed costs are paid
       return seconds - p_.item_seconds - l.bags * bag.at(l.out_row_bytes);
     };
-    std::vector<std::pair<double, double>> hit;
+    std::vector<std::tuple<double, double, double>> hit;
     for (std::size_t i = 0; i < hit_probes.size(); ++i) {
       if (hit_probes[i].role != Role::kHit) continue;
       const ItemLoad l = load(hit_probes[i], h.samples[i]);
-      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, rest(h.seconds[0][i], l)) / l.lookups);
+      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, rest(h.seconds[0][i], l)) / l.lookups,
+                       l.lookups);
     }
-    const CostCurve hit_curve = sorted_curve(hit);
+    const CostCurve hit_curve = monotone_curve(hit);
     p_.hit_gather.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);
     p_.hit_resident.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);  // the same caches
 
-    std::vector<std::pair<double, double>> miss_gather, miss_resident;
+    std::vector<std::tuple<double, double, double>> miss_gather, miss_resident;
     std::vector<double> x1, x2, y, rx, ry, rl;
     // The miss model's cache context, as the cost model will see it (cost_model.h).
     std::vector<ItemLoad> loads;
     double traffic = 0, resident = 0;
-    for (std::size_t i = 0; i < probes.size(); ++i) {
-      loads.push_back(load(probes[i], m.samples[i]));
-      traffic += CostModel::traffic_bytes(probes[i].flow, loads.back());
-      if (is_resident(probes[i].flow)) resident += loads.back().table_bytes;
+    for (const Measured& it : items) {
+      const Probe& pr = probes[it.probe];
+      loads.push_back(item_load(pr.spec, m.samples[it.probe], {0, kBatch}, it.rows, p_.tile_bytes));
+      traffic += CostModel::traffic_bytes(pr.flow, loads.back());
+      if (is_resident(pr.flow)) resident += loads.back().table_bytes;
     }
-    for (std::size_t i = 0; i < probes.size(); ++i) {
-      if (probes[i].role == Role::kBags) continue;
-      const ItemLoad& l = loads[i];
-      const double others = traffic - CostModel::traffic_bytes(probes[i].flow, l);
-      const double own = is_resident(probes[i].flow) ? l.table_bytes : 0.0;
-      const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + resident - own;
-      // What the first touches cost once the repeats are priced; never below a repeat.
-      const double repeat = hit_curve.at(std::max(1.0, footprint));
+    // What the first touches cost once the repeats are priced; never below a repeat.
+    std::vector<std::size_t> halves;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const Probe& pr = probes[items[k].probe];
+      if (pr.role == Role::kBags) continue;
+      if (pr.halves) {
+        halves.push_back(k);
+        continue;
+      }
+      const ItemLoad& l = loads[k];
+      const double others = traffic - CostModel::traffic_bytes(pr.flow, l);
+      const double own = is_resident(pr.flow) ? l.table_bytes : 0.0;
+      const double repeat = hit_curve.at(std::max(1.0, std::min(l.distinct * l.row_bytes, l.table_bytes) + resident - own));
       const double first =
-          std::max(repeat, (rest(m.seconds[0][i], l) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
-      (probes[i].flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first);
+          std::max(repeat, (rest(items[k].seconds, l) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
+      (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
+    }
+    // The halves: what is left once their look-ups are priced is the cost of skipping an index.
+    MachineProfile priced = p_;
+    priced.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
+    priced.bag_seconds = bag;
+    priced.validate_index_seconds = 0;
+    const CostModel partial(priced);
+    for (std::size_t k : halves) {
+      const ItemLoad& l = loads[k];
+      const CoreContext core{resident, traffic - CostModel::traffic_bytes(Flow::kGather, l)};
+      const double skipped = std::max(1.0, l.scanned - l.lookups);
+      skip_index_.push_back(std::max(0.0, items[k].seconds - partial.item_seconds(Flow::kGather, l, core)) / skipped);
     }
     for (std::size_t i = 0; i < scan_probes.size(); ++i) {
       const ItemLoad l = load(scan_probes[i], sc.samples[i]);
@@ -208,8 +285,8 @@ class Calibrator {
         rx.push_back(l.touched_tile_bytes), rl.push_back(l.lookups), ry.push_back(left);
       }
     }
-    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), sorted_curve(miss_gather));
-    p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), sorted_curve(miss_resident));
+    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
+    p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_resident));
     const auto [scan, serve] = fit_two(x1, x2, y);
     scans_.push_back(scan);
     serve_.emplace_back(static_cast<double>(row_bytes), serve);
@@ -224,6 +301,7 @@ class Calibrator {
     p_.serve_seconds = sorted_curve(serve_);
     p_.bag_seconds = sorted_curve(bag_);
     p_.validate_index_seconds = median_of(validate_per_index_);
+    p_.skip_index_seconds = median_of(skip_index_);
   }
 
   // Hand-off of a batch to every core, the serial reduction of partial sums, and DRAM shared by
@@ -258,6 +336,26 @@ class Calibrator {
       const double b = planner::time_plan(model, views, split, w, rounds_, o_.runner).handoff_seconds;
       p_.reduce_float_seconds = std::max(0.0, b - a) / (2.0 * kBags * 64);
     }
+    if (cores >= 2) {  // two cores writing neighbouring columns of the same rows, against not
+      constexpr std::int64_t kBags = 8192;
+      ModelSpec model{"calibration", {synthetic_table("left", 4 * KiB, 16, 1), synthetic_table("right", 4 * KiB, 16, 1)}, {}};
+      const std::vector<TableView> views{arena_.place(model.tables[0]), arena_.place(model.tables[1])};
+      const std::int64_t rows = model.tables[0].rows;
+      w.batch_size = kBags;
+      Plan apart = planner::single_core_plan(model, kBags, {Flow::kGather, Flow::kGather});
+      apart.cores = {0, 1};
+      apart.items = {{{0, Flow::kGather, {0, kBags}, {0, rows}}}, {{1, Flow::kGather, {0, kBags}, {0, rows}}}};
+      Plan together = symmetric_plan(model, kBags, 2);
+      auto busy = [&](const Plan& plan) {
+        const ItemTimes m = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
+        double total = 0;
+        for (const auto& worker : m.seconds) {
+          for (double s : worker) total += s;
+        }
+        return total / 2;
+      };
+      p_.shared_output_bag_seconds = std::max(0.0, busy(apart) - busy(together)) / kBags;
+    }
     say("DRAM shared by all cores");
     {
       TableSpec big = synthetic_table("dram", arena_.bytes(), 16, 8);
@@ -281,7 +379,7 @@ class Calibrator {
   MachineProfile& p_;
   Arena& arena_;
   int rounds_;
-  std::vector<double> scans_, resident_scans_, validate_per_index_;
+  std::vector<double> scans_, resident_scans_, validate_per_index_, skip_index_;
   std::vector<std::pair<double, double>> serve_, bag_;
 };
 
@@ -314,7 +412,8 @@ MachineProfile calibrate_machine(const CalibrateOptions& o) {
   const int rounds = o.rounds > 0 ? o.rounds : (o.quick ? 5 : 15);
   Calibrator c(o, p, arena, rounds);
   c.item_overhead();
-  const std::vector<std::size_t> widths = o.quick ? std::vector<std::size_t>{64, 256} : std::vector<std::size_t>{64, 256, 512};
+  const std::vector<std::size_t> widths =
+      o.quick ? std::vector<std::size_t>{64, 256} : std::vector<std::size_t>{32, 64, 128, 256, 512};
   for (std::size_t w : widths) c.width(w, o.seed + 1000 * w);
   c.finish_lookups();
   c.runtime_overheads(machine.physical_cores);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 namespace embflow {
@@ -67,7 +68,7 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
   double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes) +
-             std::max(0.0, l.scanned - l.lookups) * p.validate_index_seconds;
+             std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
   const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + std::max(0.0, core.resident_bytes - own);
@@ -118,6 +119,49 @@ double CostModel::overhead_seconds(std::int64_t total_lookups, int workers) cons
 
 double CostModel::reduce_seconds(double partial_floats) const { return profile_.reduce_float_seconds * partial_floats; }
 
+std::pair<std::int64_t, std::int64_t> output_blocks(const ModelSpec& model, int table) {
+  std::int64_t col = 0;
+  for (int t = 0; t < table; ++t) col += model.tables[static_cast<std::size_t>(t)].dim;
+  const std::int64_t dim = model.tables[static_cast<std::size_t>(table)].dim;
+  return {col * 4 / 128, ((col + dim) * 4 - 1) / 128};
+}
+
+std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model) {
+  struct Writer {
+    std::size_t worker;
+    BagRange bags;
+  };
+  std::map<std::int64_t, std::vector<Writer>> by_block;  // who writes each block, for which bags
+  auto writes_output = [&](const WorkItem& it) {
+    return it.rows.begin == 0 && it.rows.end == model.tables[static_cast<std::size_t>(it.table)].rows;
+  };
+  for (std::size_t w = 0; w < plan.workers(); ++w) {
+    for (const WorkItem& it : plan.items[w]) {
+      if (!writes_output(it)) continue;
+      const auto [first, last] = output_blocks(model, it.table);
+      for (std::int64_t b = first; b <= last; ++b) by_block[b].push_back({w, it.bags});
+    }
+  }
+  std::vector<std::vector<double>> out(plan.workers());
+  for (std::size_t w = 0; w < plan.workers(); ++w) {
+    for (const WorkItem& it : plan.items[w]) {
+      double shared = 0;
+      if (writes_output(it)) {
+        const auto [first, last] = output_blocks(model, it.table);
+        for (std::int64_t b = first; b <= last && shared < static_cast<double>(it.bags.size()); ++b) {
+          for (const Writer& o : by_block[b]) {
+            if (o.worker == w) continue;
+            const std::int64_t overlap = std::min(o.bags.end, it.bags.end) - std::max(o.bags.begin, it.bags.begin);
+            shared = std::max(shared, static_cast<double>(std::max<std::int64_t>(overlap, 0)));
+          }
+        }
+      }
+      out[w].push_back(shared);
+    }
+  }
+  return out;
+}
+
 double PlanPrediction::imbalance() const {
   if (worker_seconds.empty()) return 1;
   const double mean =
@@ -130,6 +174,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   double dram = 0, partial_floats = 0;
   std::int64_t lookups = 0;
   for (const auto& s : samples) lookups += s.lookups;
+  const auto shared = shared_output_bags(plan, model);
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::vector<ItemLoad> loads;
     CoreContext core;
@@ -146,7 +191,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     std::vector<double> items;
     for (std::size_t i = 0; i < loads.size(); ++i) {
       core.other_traffic = traffic - traffic_bytes(plan.items[w][i].flow, loads[i]);
-      items.push_back(item_seconds(plan.items[w][i].flow, loads[i], core));
+      items.push_back(item_seconds(plan.items[w][i].flow, loads[i], core) + shared_output_seconds(shared[w][i]));
       busy += items.back();
     }
     out.worker_seconds.push_back(busy);

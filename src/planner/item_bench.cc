@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
 
@@ -118,6 +119,7 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
 }
 
 Plan single_core_plan(const ModelSpec& model, std::int64_t batch_size, const std::vector<Flow>& flows) {
+  if (flows.size() != model.tables.size()) throw InvalidInput("single_core_plan: one flow per table");
   Plan p;
   p.model = model.name;
   p.batch_size = batch_size;

@@ -50,7 +50,12 @@ class AsymmetricPlanner {
 
   // While packing, a part's core is not known yet: price it beside a fair share of the traffic of
   // the whole batch (every table gathered whole).
+  static double overlap(BagRange a, BagRange b) {
+    return static_cast<double>(std::max<std::int64_t>(0, std::min(a.end, b.end) - std::max(a.begin, b.begin)));
+  }
+
   void set_context() {
+    for (std::size_t t = 0; t < model_.tables.size(); ++t) blocks_.push_back(output_blocks(model_, static_cast<int>(t)));
     double traffic = 0;
     for (std::size_t t = 0; t < model_.tables.size(); ++t) {
       const TableSpec& spec = model_.tables[t];
@@ -165,6 +170,25 @@ class AsymmetricPlanner {
     pk.load.assign(static_cast<std::size_t>(o_.cores), 0.0);
     std::vector<std::size_t> room(static_cast<std::size_t>(o_.cores), budget_);
     double dram = 0, partial = 0;
+    // Who writes each 128-byte output block so far, for which bags: a part beside another core's
+    // writes of the same rows pays the shared-output cost, and so does that core (once).
+    struct Writer {
+      std::size_t core;
+      BagRange bags;
+      bool charged;
+    };
+    std::map<std::int64_t, std::vector<Writer>> writers;
+    const double penalty = cost_.profile().shared_output_bag_seconds;
+    auto shared_on = [&](const Part& p, std::size_t c) {
+      double most = 0;
+      if (p.partial_floats > 0 || penalty == 0) return most;
+      for (std::int64_t b = blocks_[p.table].first; b <= blocks_[p.table].second; ++b) {
+        for (const Writer& o : writers[b]) {
+          if (o.core != c) most = std::max(most, overlap(o.bags, p.bags));
+        }
+      }
+      return most;
+    };
     for (const Part* p : all) {
       std::size_t core = 0;
       double finish = 0;
@@ -172,7 +196,7 @@ class AsymmetricPlanner {
       for (std::size_t c = 0; c < pk.load.size(); ++c) {
         const bool fits = p->resident_seconds >= 0 && p->bytes <= room[c];
         const bool use_resident = fits && p->resident_seconds < p->stream_seconds;
-        const double f = pk.load[c] + (use_resident ? p->resident_seconds : p->stream_seconds);
+        const double f = pk.load[c] + (use_resident ? p->resident_seconds : p->stream_seconds) + penalty * shared_on(*p, c);
         if (c == 0 || f < finish) core = c, finish = f, resident = use_resident;
       }
       pk.load[core] = finish;
@@ -180,6 +204,17 @@ class AsymmetricPlanner {
       pk.cores[core].emplace_back(p, resident ? p->resident_flow : p->stream_flow);
       if (!resident) dram += p->dram_bytes;
       partial += p->partial_floats;
+      if (p->partial_floats == 0 && penalty > 0) {
+        for (std::int64_t b = blocks_[p->table].first; b <= blocks_[p->table].second; ++b) {
+          for (Writer& o : writers[b]) {
+            if (o.core != core && !o.charged && overlap(o.bags, p->bags) > 0) {
+              pk.load[o.core] += penalty * overlap(o.bags, p->bags);
+              o.charged = true;
+            }
+          }
+          writers[b].push_back({core, p->bags, true});
+        }
+      }
     }
     const double busiest = *std::max_element(pk.load.begin(), pk.load.end());
     const double bw = cost_.profile().dram_bytes_per_s;
@@ -213,6 +248,7 @@ class AsymmetricPlanner {
   int max_parts_;
   std::int64_t batch_size_ = 0, lookups_ = 0;
   double overhead_ = 0, context_traffic_ = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> blocks_;  // each table's output blocks
   std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;
 };
 
