@@ -4,7 +4,8 @@
 // An item (table, flow, bags, rows) does `bags` bags, reads `scanned` indices of which `lookups`
 // fall in its row range, and `distinct` of those touch a row for the first time in the item.
 // Predicted seconds:
-//   every flow:         item + bags * bag(out row bytes) + (scanned - lookups) * skip
+//   every flow:         item + bags * bag(out row bytes, batch output bytes) + (scanned - lookups) * skip
+//                       + lookups * converted elements * fp16_element
 //   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic)
 //                       + (lookups - distinct) * hit[flow](row bytes, footprint)
 //   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes)
@@ -48,6 +49,7 @@ TableSample sample_table(const TableSpec& table, const BagsView& bags);
 struct ItemLoad {
   double bags = 0, scanned = 0, lookups = 0, distinct = 0;
   double row_bytes = 0;       // bytes of a table row
+  double converted = 0;       // elements converted per look-up (fp16 rows: dim; fp32: 0)
   double out_row_bytes = 0;   // bytes of an output row (float32 x dim)
   double table_bytes = 0;     // bytes of the item's row range
   double touched_tile_bytes = 0;  // bytes of the tiles a tile scan streams
@@ -59,6 +61,7 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
 struct CoreContext {
   double resident_bytes = 0;  // resident copies on the core (the item's own included)
   double other_traffic = 0;   // bytes the core's other items pull through the caches per batch
+  double output_bytes = 0;    // bytes of the whole batch's output
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].

@@ -53,8 +53,11 @@ struct MachineProfile {
   double batch_seconds = 0;           // hand-off of a batch to the workers and back
   double validate_index_seconds = 0;  // checking one index (done by the workers, in parallel)
   double skip_index_seconds = 0;      // a row-range item reading an index outside its range
+  double fp16_element_seconds = 0;    // converting one element of an fp16 row looked up
   double reduce_float_seconds = 0;    // adding one float of a row-range partial sum (serial)
-  CostCurve bag_seconds;              // per bag, against output row bytes (reading offsets, writing out)
+  // Per bag (reading its offsets, writing its output row): one curve per output row bytes, against
+  // the bytes of the whole batch's output (an output larger than the caches costs more per row).
+  CurveFamily bag_seconds;
   // Extra per bag when another core writes the same 128-byte blocks of the same output rows (other
   // columns): cores then pass those lines (and the adjacent-line prefetcher's pairs) back and forth.
   double shared_output_bag_seconds = 0;

@@ -30,7 +30,7 @@ TableSpec synthetic_table(const std::string& name, std::size_t bytes, int dim, i
 }
 
 // What a probe table is for.
-enum class Role { kWarmUp, kHit, kMiss, kScan, kBags };
+enum class Role { kWarmUp, kHit, kMiss, kScan, kBags, kConvert };
 struct Probe {
   TableSpec spec;
   Flow flow = Flow::kGather;
@@ -169,6 +169,16 @@ class Calibrator {
       hit_probes.push_back({warm, Flow::kGather, Role::kWarmUp});
       hit_probes.push_back({s, Flow::kGather, Role::kHit});
     }
+    // The same dim in fp16, in cache: what converting a row costs beyond reading it.
+    for (RowType type : {RowType::kFp32, RowType::kFp16}) {
+      TableSpec s = synthetic_table(fmt::format("convert-{}", to_string(type)), 16 * KiB, dim, 16);
+      s.row_type = type;
+      s.rows = static_cast<std::int64_t>(16 * KiB / s.row_bytes());
+      TableSpec warm = s;
+      warm.name += "-warm-up";
+      hit_probes.push_back({warm, Flow::kGather, Role::kWarmUp});
+      hit_probes.push_back({s, Flow::kGather, Role::kConvert});
+    }
     // First touches, in a model-like mix: sizes and flows interleaved, bags of 2, and a table of
     // empty bags that prices a bag in this output. The tile scans run as a model of their own:
     // streaming 128 MiB tables through the core's caches would also evict what makes the
@@ -193,6 +203,8 @@ class Calibrator {
       }
     }
     // A row-range split: every index is read by both halves, half of them only to be skipped.
+    // (In cache: in a DRAM-sized table the skipped indices cannot be told from the look-ups' own
+    // latency, and a skip priced that way over-prices every in-cache row split.)
     probes.push_back({synthetic_table("halves", 256 * KiB, dim, 8), Flow::kGather, Role::kMiss, true});
     std::vector<Probe> scan_probes;
     const std::vector<std::size_t> scan_sizes =
@@ -208,85 +220,122 @@ class Calibrator {
         }
       }
     }
-    std::vector<Measured> items;
-    const ItemTimes m = run(probes, kBatch, seed, &items);
     const ItemTimes h = run(hit_probes, kBatch, seed + 500);
     const ItemTimes sc = run(scan_probes, kBatch, seed + 700);
-    validate_per_index_.push_back(m.validate_seconds / static_cast<double>(std::max<std::int64_t>(m.lookups, 1)));
+    // First touches at a small and a large batch: a large batch's traffic (and output) leaves
+    // less of every table in the caches, which the cost model sees as others' traffic.
+    std::vector<Measured> small_items, big_items;
+    const ItemTimes small = run(probes, kBatch, seed, &small_items);
+    const std::int64_t big_batch = o_.quick ? 8192 : 32768;
+    const ItemTimes big = run(probes, big_batch, seed + 300, &big_items);
+    validate_per_index_.push_back(small.validate_seconds / static_cast<double>(std::max<std::int64_t>(small.lookups, 1)));
 
-    // Per bag (offsets read, output row written), in this model's output: its empty-bag table.
-    for (std::size_t i = 0; i < probes.size(); ++i) {
-      if (probes[i].role == Role::kBags) bag_.emplace_back(4.0 * dim, std::max(0.0, m.seconds[0][i] - p_.item_seconds) / kBatch);
+    // Per bag (offsets read, output row written), against the batch's output bytes: the
+    // empty-bag table of each first-touch run.
+    double total_dim = 0;
+    for (const Probe& pr : probes) total_dim += pr.spec.dim;
+    for (const auto& [times, measured, batch] : {std::tuple{&small, &small_items, kBatch}, std::tuple{&big, &big_items, big_batch}}) {
+      for (const Measured& it : *measured) {
+        if (probes[it.probe].role == Role::kBags) {
+          bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), std::max(0.0, it.seconds - p_.item_seconds) / static_cast<double>(batch));
+        }
+      }
     }
-    const CostCurve bag = sorted_curve(bag_);
-    auto load = [&](const Probe& pr, const TableSample& sample) {
-      return item_load(pr.spec, sample, {0, kBatch}, {0, pr.spec.rows}, p_.tile_bytes);
+    CurveFamily bag_family;
+    bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
+    p_.bag_seconds.widths.push_back(bag_family.widths.back());
+    bag_points_.clear();
+
+    MachineProfile priced = p_;  // what is known so far, to price the fixed parts of each item
+    priced.bag_seconds = bag_family;
+    priced.validate_index_seconds = priced.skip_index_seconds = 0;
+    auto load = [&](const Probe& pr, const TableSample& sample, std::int64_t batch, RowRange rows) {
+      return item_load(pr.spec, sample, {0, batch}, rows, p_.tile_bytes);
     };
-    auto rest = [&](double seconds, const ItemLoad& l) {  // seconds left once the fixed costs are paid
-      return seconds - p_.item_seconds - l.bags * bag.at(l.out_row_bytes);
+    auto rest = [&](double seconds, const ItemLoad& l, double output_bytes) {  // once the fixed costs are paid
+      return seconds - p_.item_seconds - l.bags * bag_family.at(l.out_row_bytes, output_bytes);
     };
     std::vector<std::tuple<double, double, double>> hit;
+    const double hit_output = 4.0 * kBatch * [&] { double d = 0; for (const Probe& pr : hit_probes) d += pr.spec.dim; return d; }();
     for (std::size_t i = 0; i < hit_probes.size(); ++i) {
       if (hit_probes[i].role != Role::kHit) continue;
-      const ItemLoad l = load(hit_probes[i], h.samples[i]);
-      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, rest(h.seconds[0][i], l)) / l.lookups,
+      const ItemLoad l = load(hit_probes[i], h.samples[i], kBatch, {0, hit_probes[i].spec.rows});
+      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, rest(h.seconds[0][i], l, hit_output)) / l.lookups,
                        l.lookups);
     }
     const CostCurve hit_curve = monotone_curve(hit);
+    double per_lookup[2] = {0, 0};  // fp32, fp16
+    for (std::size_t i = 0; i < hit_probes.size(); ++i) {
+      if (hit_probes[i].role != Role::kConvert) continue;
+      const ItemLoad l = load(hit_probes[i], h.samples[i], kBatch, {0, hit_probes[i].spec.rows});
+      per_lookup[hit_probes[i].spec.row_type == RowType::kFp16] = rest(h.seconds[0][i], l, hit_output) / l.lookups;
+    }
+    convert_.push_back(std::max(0.0, per_lookup[1] - per_lookup[0]) / dim);
     p_.hit_gather.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);
     p_.hit_resident.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);  // the same caches
+    priced.hit_gather = p_.hit_gather;
+    priced.hit_resident = p_.hit_resident;
 
+    // What the first touches cost once the repeats are priced (never below a repeat), against the
+    // table's bytes plus the others' traffic in that model (cost_model.h).
     std::vector<std::tuple<double, double, double>> miss_gather, miss_resident;
-    std::vector<double> x1, x2, y, rx, ry, rl;
-    // The miss model's cache context, as the cost model will see it (cost_model.h).
-    std::vector<ItemLoad> loads;
-    double traffic = 0, resident = 0;
-    for (const Measured& it : items) {
-      const Probe& pr = probes[it.probe];
-      loads.push_back(item_load(pr.spec, m.samples[it.probe], {0, kBatch}, it.rows, p_.tile_bytes));
-      traffic += CostModel::traffic_bytes(pr.flow, loads.back());
-      if (is_resident(pr.flow)) resident += loads.back().table_bytes;
-    }
-    // What the first touches cost once the repeats are priced; never below a repeat.
-    std::vector<std::size_t> halves;
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      const Probe& pr = probes[items[k].probe];
-      if (pr.role == Role::kBags) continue;
-      if (pr.halves) {
-        halves.push_back(k);
-        continue;
+    struct Halves {
+      ItemLoad load;
+      CoreContext core;
+      double seconds;
+    };
+    std::vector<Halves> halves;
+    for (const auto& [times, measured, batch] : {std::tuple{&small, &small_items, kBatch}, std::tuple{&big, &big_items, big_batch}}) {
+      std::vector<ItemLoad> loads;
+      double traffic = 0, resident = 0;
+      for (const Measured& it : *measured) {
+        const Probe& pr = probes[it.probe];
+        loads.push_back(load(pr, times->samples[it.probe], batch, it.rows));
+        traffic += CostModel::traffic_bytes(pr.flow, loads.back());
+        if (is_resident(pr.flow)) resident += loads.back().table_bytes;
       }
-      const ItemLoad& l = loads[k];
-      const double others = traffic - CostModel::traffic_bytes(pr.flow, l);
-      const double own = is_resident(pr.flow) ? l.table_bytes : 0.0;
-      const double repeat = hit_curve.at(std::max(1.0, std::min(l.distinct * l.row_bytes, l.table_bytes) + resident - own));
-      const double first =
-          std::max(repeat, (rest(items[k].seconds, l) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
-      (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
+      const double output_bytes = 4.0 * total_dim * static_cast<double>(batch);
+      for (std::size_t k = 0; k < measured->size(); ++k) {
+        const Probe& pr = probes[(*measured)[k].probe];
+        const ItemLoad& l = loads[k];
+        const double others = traffic - CostModel::traffic_bytes(pr.flow, l);
+        if (pr.role == Role::kBags) continue;
+        if (pr.halves) {
+          halves.push_back({l, {resident, others, output_bytes}, (*measured)[k].seconds});
+          continue;
+        }
+        const double own = is_resident(pr.flow) ? l.table_bytes : 0.0;
+        const double repeat = hit_curve.at(std::max(1.0, std::min(l.distinct * l.row_bytes, l.table_bytes) + resident - own));
+        const double first = std::max(
+            repeat, (rest((*measured)[k].seconds, l, output_bytes) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
+        (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
+      }
     }
+    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
+    p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_resident));
     // The halves: what is left once their look-ups are priced is the cost of skipping an index.
-    MachineProfile priced = p_;
-    priced.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
-    priced.bag_seconds = bag;
-    priced.validate_index_seconds = 0;
+    priced.miss_gather = p_.miss_gather;
     const CostModel partial(priced);
-    for (std::size_t k : halves) {
-      const ItemLoad& l = loads[k];
-      const CoreContext core{resident, traffic - CostModel::traffic_bytes(Flow::kGather, l)};
-      const double skipped = std::max(1.0, l.scanned - l.lookups);
-      skip_index_.push_back(std::max(0.0, items[k].seconds - partial.item_seconds(Flow::kGather, l, core)) / skipped);
+    for (const Halves& hv : halves) {
+      const double skipped = std::max(1.0, hv.load.scanned - hv.load.lookups);
+      skip_index_.push_back(std::max(0.0, hv.seconds - partial.item_seconds(Flow::kGather, hv.load, hv.core)) / skipped);
     }
+    std::vector<double> x1, x2, y, rx, ry, rl;
+    const double scan_output = 4.0 * kBatch * [&] { double d = 0; for (const Probe& pr : scan_probes) d += pr.spec.dim; return d; }();
     for (std::size_t i = 0; i < scan_probes.size(); ++i) {
-      const ItemLoad l = load(scan_probes[i], sc.samples[i]);
-      const double left = rest(sc.seconds[0][i], l);
+      const ItemLoad l = load(scan_probes[i], sc.samples[i], kBatch, {0, scan_probes[i].spec.rows});
+      const double left = rest(sc.seconds[0][i], l, scan_output);
       if (scan_probes[i].flow == Flow::kTileScan) {
         x1.push_back(l.touched_tile_bytes), x2.push_back(l.lookups), y.push_back(left);
       } else {
         rx.push_back(l.touched_tile_bytes), rl.push_back(l.lookups), ry.push_back(left);
       }
     }
-    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
-    p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_resident));
+    // Relative errors: a 128 MiB scan's milliseconds must not drown a 256 KiB one's microseconds.
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double w = 1.0 / std::max(y[i], 1e-9);
+      x1[i] *= w, x2[i] *= w, y[i] = 1.0;
+    }
     const auto [scan, serve] = fit_two(x1, x2, y);
     scans_.push_back(scan);
     serve_.emplace_back(static_cast<double>(row_bytes), serve);
@@ -299,9 +348,9 @@ class Calibrator {
     p_.scan_byte_seconds = median_of(scans_);
     p_.resident_scan_byte_seconds = median_of(resident_scans_);
     p_.serve_seconds = sorted_curve(serve_);
-    p_.bag_seconds = sorted_curve(bag_);
     p_.validate_index_seconds = median_of(validate_per_index_);
     p_.skip_index_seconds = median_of(skip_index_);
+    p_.fp16_element_seconds = median_of(convert_);
   }
 
   // Hand-off of a batch to every core, the serial reduction of partial sums, and DRAM shared by
@@ -379,8 +428,8 @@ class Calibrator {
   MachineProfile& p_;
   Arena& arena_;
   int rounds_;
-  std::vector<double> scans_, resident_scans_, validate_per_index_, skip_index_;
-  std::vector<std::pair<double, double>> serve_, bag_;
+  std::vector<double> scans_, resident_scans_, validate_per_index_, skip_index_, convert_;
+  std::vector<std::pair<double, double>> serve_, bag_points_;
 };
 
 }  // namespace

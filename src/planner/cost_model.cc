@@ -36,6 +36,7 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
                    std::size_t tile_bytes) {
   ItemLoad l;
   l.row_bytes = static_cast<double>(table.row_bytes());
+  l.converted = table.row_type == RowType::kFp16 ? table.dim : 0;
   l.out_row_bytes = 4.0 * table.dim;
   l.bags = static_cast<double>(bags.size());
   l.table_bytes = static_cast<double>(rows.size()) * l.row_bytes;
@@ -67,8 +68,8 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
 
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
-  double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes) +
-             std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds;
+  double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes, std::max(core.output_bytes, 1.0)) +
+             std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
   const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + std::max(0.0, core.resident_bytes - own);
@@ -178,6 +179,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::vector<ItemLoad> loads;
     CoreContext core;
+    core.output_bytes = 4.0 * static_cast<double>(plan.batch_size) * model.total_dim();
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
       const TableSpec& t = model.tables[static_cast<std::size_t>(it.table)];

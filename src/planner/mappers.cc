@@ -63,6 +63,7 @@ class AsymmetricPlanner {
           Flow::kGather, item_load(spec, samples_[t], {0, batch_size_}, {0, spec.rows}, cost_.profile().tile_bytes));
     }
     context_traffic_ = traffic / o_.cores;
+    output_bytes_ = 4.0 * static_cast<double>(batch_size_) * model_.total_dim();
   }
 
   Plan plan(std::int64_t batch_size) {
@@ -143,15 +144,15 @@ class AsymmetricPlanner {
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
         if (is_resident(f)) {
           if (p.bytes > budget_) continue;
-          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others});
+          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_});
           if (p.resident_seconds < 0 || c < p.resident_seconds) p.resident_seconds = c, p.resident_flow = f;
         } else {
-          const double c = cost_.item_seconds(f, load, {0, others});
+          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_});
           if (p.stream_seconds < 0 || c < p.stream_seconds) p.stream_seconds = c, p.stream_flow = f;
         }
       }
       if (p.stream_seconds < 0) {  // only resident flows allowed: it must fit somewhere
-        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_});
+        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_, output_bytes_});
       }
       p.dram_bytes = cost_.dram_bytes(p.stream_flow, load);
       out.push_back(p);
@@ -247,7 +248,7 @@ class AsymmetricPlanner {
   std::size_t budget_;
   int max_parts_;
   std::int64_t batch_size_ = 0, lookups_ = 0;
-  double overhead_ = 0, context_traffic_ = 0;
+  double overhead_ = 0, context_traffic_ = 0, output_bytes_ = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> blocks_;  // each table's output blocks
   std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;
 };
@@ -265,7 +266,7 @@ std::vector<double> table_costs(const ModelSpec& model, const std::vector<TableS
   std::vector<double> out;
   for (const ItemLoad& l : loads) {
     const double others = std::max(0.0, traffic / cores - CostModel::traffic_bytes(Flow::kGather, l));
-    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others}));
+    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others, 4.0 * static_cast<double>(batch_size) * model.total_dim()}));
   }
   return out;
 }

@@ -147,9 +147,10 @@ std::string profile_to_json(const MachineProfile& p) {
                     {"batch_seconds", p.batch_seconds},
                     {"validate_index_seconds", p.validate_index_seconds},
                     {"skip_index_seconds", p.skip_index_seconds},
+                    {"fp16_element_seconds", p.fp16_element_seconds},
                     {"reduce_float_seconds", p.reduce_float_seconds},
                     {"shared_output_bag_seconds", p.shared_output_bag_seconds},
-                    {"bag_seconds_by_output_row_bytes", curve_json(p.bag_seconds)}};
+                    {"bag_seconds_by_output_bytes", family_json(p.bag_seconds)}};
   j["lookups"] = {{"hit_seconds_by_footprint", {{"gather", family_json(p.hit_gather)},
                                                 {"resident", family_json(p.hit_resident)}}},
                   {"miss_seconds_by_table_bytes", {{"gather", family_json(p.miss_gather)},
@@ -196,9 +197,10 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.batch_seconds = r.number(o, "overheads.", "batch_seconds");
   p.validate_index_seconds = r.number(o, "overheads.", "validate_index_seconds");
   p.skip_index_seconds = r.number(o, "overheads.", "skip_index_seconds");
+  p.fp16_element_seconds = r.number(o, "overheads.", "fp16_element_seconds");
   p.reduce_float_seconds = r.number(o, "overheads.", "reduce_float_seconds");
   p.shared_output_bag_seconds = r.number(o, "overheads.", "shared_output_bag_seconds");
-  p.bag_seconds = r.curve(o, "overheads.", "bag_seconds_by_output_row_bytes");
+  p.bag_seconds = r.family(o, "overheads.", "bag_seconds_by_output_bytes");
   const json& l = r.field(j, "", "lookups");
   const json& hit = r.field(l, "lookups.", "hit_seconds_by_footprint");
   p.hit_gather = r.family(hit, "lookups.hit_seconds_by_footprint.", "gather");

@@ -31,7 +31,7 @@ std::string human(double bytes) {
 ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptions& o) {
   planner::Arena arena(planner::calibration_arena_bytes(o), o.seed + 5);
   std::mt19937_64 rng(o.seed * 7919 + 17);
-  const int models = o.quick ? 2 : 6;
+  const int models = o.quick ? 2 : 8;
   const int rounds = o.rounds > 0 ? o.rounds : (o.quick ? 5 : 11);
   const std::size_t budget = cost.profile().resident_budget;
   ValidationReport report;
@@ -39,7 +39,7 @@ ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptio
     if (o.progress) o.progress(fmt::format("validation model {} of {}", m + 1, models));
     ModelSpec model{fmt::format("validation-{}", m), {}, {}};
     WorkloadOptions w;
-    w.batch_size = pick<std::int64_t>(rng, {512, 2048, 8192});
+    w.batch_size = pick<std::int64_t>(rng, {512, 2048, 8192, 32768});
     w.distribution = Distribution::parse(pick<std::string>(rng, {"uniform", "zipf:1.05", "zipf:1.2", "hot-rows:64", "hotset:0.01:0.9"}));
     w.seed = o.seed + 100 * static_cast<std::uint64_t>(m);
     std::vector<TableView> views;
