@@ -7,7 +7,7 @@
 //   every flow:         item + bags * bag(out row bytes, batch output bytes) + (scanned - lookups) * skip
 //                       + lookups * converted elements * fp16_element
 //   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic)
-//                       + (lookups - distinct) * hit[flow](row bytes, footprint)
+//                       + (lookups - distinct) * max(hit[flow](row bytes, footprint), miss[flow](row bytes, footprint))
 //   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes)
 // The core's other items matter twice. Their traffic (the rows, tiles and output lines they pull
 // through the caches each batch) evicts this table's rows before the next batch comes: a first
@@ -16,9 +16,12 @@
 // take cache too: footprint = distinct rows' bytes + the core's resident bytes.
 // Cores that write the same 128-byte blocks of the same output rows (neighbouring columns) pay
 // shared_output_bag per such bag.
-// A plan's makespan is the busiest worker's time plus the batch hand-off, the parallel
-// validation of the indices, and the serial reduction of row-range partial sums; and never less
-// than the DRAM traffic of the whole batch at the all-core DRAM rate.
+// A plan's makespan is the busiest worker's time combined with the DRAM traffic of the whole batch
+// (rows, tiles, and an output larger than the caches) at the all-core DRAM rate, plus the batch
+// hand-off, the parallel validation of the indices, and the serial reduction of row-range partial
+// sums. The two are combined as a smooth maximum, (busy^4 + dram^4)^(1/4): near the DRAM bound the
+// cores slow each other down (1.19x when the two are equal), and a plan that loads its busiest
+// core less still runs faster there.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -70,6 +73,9 @@ std::pair<std::int64_t, std::int64_t> output_blocks(const ModelSpec& model, int 
 // another worker writes for the same bags. Row-range items write private partial sums: 0.
 std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model);
 
+// (busiest^4 + dram^4)^(1/4); `busiest` alone when dram_seconds is 0.
+double combine_busy_and_dram(double busiest, double dram_seconds);
+
 struct PlanPrediction {
   std::vector<double> worker_seconds;             // busy time per worker, plan order
   std::vector<std::vector<double>> item_seconds;  // [worker][item]
@@ -93,6 +99,8 @@ class CostModel {
   static double traffic_bytes(Flow flow, const ItemLoad& load);
   // Bytes the item pulls from DRAM (for the shared-bandwidth bound).
   double dram_bytes(Flow flow, const ItemLoad& load) const;
+  // The output's bytes when it cannot stay in the caches (then it goes to DRAM), else 0.
+  double output_dram_bytes(double output_bytes) const;
   // The per-batch terms that do not belong to any worker.
   double overhead_seconds(std::int64_t total_lookups, int workers) const;
   double reduce_seconds(double partial_floats) const;

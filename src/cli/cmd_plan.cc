@@ -127,6 +127,8 @@ void run_plan(const RunPlanArgs& a) {
   executor.run(rotation.next(), out.data());  // untimed
   std::vector<double> makespans;
   std::vector<std::vector<double>> busy(plan.workers());
+  std::vector<std::vector<std::vector<double>>> item_samples(plan.workers());  // [worker][item][iteration]
+  for (std::size_t w = 0; w < plan.workers(); ++w) item_samples[w].resize(plan.items[w].size());
   Progress progress("running", a.iters);
   for (int i = 0; i < a.iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -134,17 +136,26 @@ void run_plan(const RunPlanArgs& a) {
     makespans.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     const auto ws = executor.last_worker_seconds();
     for (std::size_t w = 0; w < ws.size(); ++w) busy[w].push_back(ws[w]);
+    const auto items = executor.last_item_seconds();
+    for (std::size_t w = 0; w < items.size(); ++w) {
+      for (std::size_t i = 0; i < items[w].size(); ++i) item_samples[w][i].push_back(items[w][i]);
+    }
     progress.step("");
   }
   std::vector<double> measured;
   for (auto& b : busy) measured.push_back(summarize(b).median);
+  std::vector<std::vector<double>> measured_items;
+  for (auto& worker : item_samples) {
+    measured_items.emplace_back();
+    for (auto& item : worker) measured_items.back().push_back(summarize(item).median);
+  }
   const TimingStats st = summarize(makespans);
   double predicted = plan.predicted_makespan;
   if (cost) {
     const auto samples = sample_statistics(model, sample_batch(model, wopt, a.load_workload));
     const PlanPrediction p = cost->predict(plan, model, samples);
     predicted = p.makespan;
-    print_plan_report(plan, model, p, measured);
+    print_plan_report(plan, model, p, measured, measured_items);
     if (!a.svg.empty()) {
       write_plan_svg(a.svg, plan, model, p, measured);
       fmt::print("written:    chart to {}\n", a.svg);

@@ -43,7 +43,7 @@ std::string xml_escape(const std::string& s) {
 }  // namespace
 
 void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPrediction& p,
-                       const std::vector<double>& measured) {
+                       const std::vector<double>& measured, const std::vector<std::vector<double>>& measured_items) {
   fmt::print("\nplan:       {} mapping of {} ({} tables) on {} cores, batch {}\n", plan.mapper, model.name,
              model.tables.size(), plan.workers(), plan.batch_size);
   for (const auto& n : plan.notes) fmt::print("note:       {}\n", n);
@@ -62,7 +62,7 @@ void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPredi
     std::set<int> cores;
     bool by_rows = false, by_bags = false;
     int parts = 0;
-    double seconds = 0;
+    double seconds = 0, measured = 0;
   };
   std::vector<TableRow> rows(model.tables.size());
   for (std::size_t w = 0; w < plan.workers(); ++w) {
@@ -75,24 +75,25 @@ void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPredi
       r.by_bags |= it.bags.size() != plan.batch_size;
       ++r.parts;
       r.seconds += p.item_seconds[w][i];
+      if (!measured_items.empty()) r.measured += measured_items[w][i];
     }
   }
-  fmt::print("\n{:<14} {:>10} {:>10} {:>5} {:>14} {:>13}  {}\n", "table", "rows", "bytes", "dim", "split", "predicted us",
-             "flows on cores");
+  fmt::print("\n{:<14} {:>10} {:>10} {:>5} {:>14} {:>13}{}  {}\n", "table", "rows", "bytes", "dim", "split", "predicted us",
+             measured_items.empty() ? "" : "   measured us", "flows on cores");
   for (std::size_t t = 0; t < model.tables.size(); ++t) {
     const TableSpec& s = model.tables[t];
     const TableRow& r = rows[t];
     const std::string split = r.parts == 1 ? "whole" : fmt::format("{} x {}", r.by_rows ? (r.by_bags ? "rows+batch" : "rows") : "batch", r.parts);
     std::string cores;
     for (int c : r.cores) cores += fmt::format("{}{}", cores.empty() ? "" : ",", c);
-    fmt::print("{:<14} {:>10} {:>10} {:>5} {:>14} {:>13.1f}  {} on {}\n", s.name, s.rows, human_bytes(static_cast<double>(s.bytes())),
-               s.dim, split, r.seconds * 1e6, flow_counts(r.flows), cores);
+    fmt::print("{:<14} {:>10} {:>10} {:>5} {:>14} {:>13.1f}{}  {} on {}\n", s.name, s.rows,
+               human_bytes(static_cast<double>(s.bytes())), s.dim, split, r.seconds * 1e6,
+               measured_items.empty() ? "" : fmt::format(" {:>13.1f}", r.measured * 1e6), flow_counts(r.flows), cores);
   }
   const double busiest = *std::max_element(p.worker_seconds.begin(), p.worker_seconds.end());
-  fmt::print("\npredicted:  makespan {:.1f} us = busiest core {:.1f} us{} + hand-off and validation {:.1f} us + "
-             "reduction {:.1f} us; imbalance {:.2f} (busiest / mean core)\n",
-             p.makespan * 1e6, busiest * 1e6,
-             p.dram_seconds > busiest ? fmt::format(" (DRAM-bound: {:.1f} us)", p.dram_seconds * 1e6) : "",
+  fmt::print("\npredicted:  makespan {:.1f} us = busiest core {:.1f} us with DRAM traffic {:.1f} us (combined: "
+             "{:.1f} us) + hand-off and validation {:.1f} us + reduction {:.1f} us; imbalance {:.2f} (busiest / mean core)\n",
+             p.makespan * 1e6, busiest * 1e6, p.dram_seconds * 1e6, combine_busy_and_dram(busiest, p.dram_seconds) * 1e6,
              p.overhead_seconds * 1e6, p.reduce_seconds * 1e6, p.imbalance());
 }
 

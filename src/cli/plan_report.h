@@ -10,9 +10,11 @@ namespace embflow::cli {
 
 // Prints per core: items, flows, resident bytes, predicted (and measured) busy time; per table:
 // flows, cores, split, predicted time; then the makespan's terms and the imbalance.
-// `measured`: seconds per worker from a run, or empty.
+// `measured`: seconds per worker from a run, and `measured_items` per item ([worker][item]), or
+// empty.
 void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPrediction& predicted,
-                       const std::vector<double>& measured = {});
+                       const std::vector<double>& measured = {},
+                       const std::vector<std::vector<double>>& measured_items = {});
 
 // Writes a bar chart: one bar per core, its items stacked in plan order, coloured by flow, their
 // predicted seconds; beside it a thin bar of the measured busy time when `measured` is given.

@@ -74,14 +74,17 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
   const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + std::max(0.0, core.resident_bytes - own);
   const double evicted_as = l.table_bytes + core.other_traffic;
+  // A repeat is a cache hit only while the item's footprint fits the caches: beyond the sizes
+  // calibrated for hits it costs what a first touch in a table of that footprint costs.
+  const double fp = std::max(footprint, 1.0);
   switch (flow) {
     case Flow::kGather:
       t += l.distinct * p.miss_gather.at(l.row_bytes, evicted_as);
-      t += repeats * p.hit_gather.at(l.row_bytes, std::max(footprint, 1.0));
+      t += repeats * std::max(p.hit_gather.at(l.row_bytes, fp), p.miss_gather.at(l.row_bytes, fp));
       break;
     case Flow::kResident:
       t += l.distinct * p.miss_resident.at(l.row_bytes, evicted_as);
-      t += repeats * p.hit_resident.at(l.row_bytes, std::max(footprint, 1.0));
+      t += repeats * std::max(p.hit_resident.at(l.row_bytes, fp), p.miss_resident.at(l.row_bytes, fp));
       break;
     case Flow::kTileScan:
       t += l.touched_tile_bytes * p.scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes);
@@ -111,6 +114,18 @@ double CostModel::dram_bytes(Flow flow, const ItemLoad& l) const {
   const double from_dram = l.table_bytes > 0 ? std::max(0.0, 1.0 - cached / l.table_bytes) : 0.0;
   if (flow == Flow::kTileScan) return l.touched_tile_bytes * from_dram;
   return l.distinct * cache_lines(l.row_bytes) * from_dram;
+}
+
+double combine_busy_and_dram(double busiest, double dram_seconds) {
+  constexpr double kP = 4;
+  if (dram_seconds <= 0) return busiest;
+  return std::pow(std::pow(busiest, kP) + std::pow(dram_seconds, kP), 1 / kP);
+}
+
+double CostModel::output_dram_bytes(double output_bytes) const {
+  const MachineProfile& p = profile_;
+  const double cached = static_cast<double>(p.l2_bytes) + static_cast<double>(p.l3_bytes) / std::max(p.cores, 1);
+  return output_bytes > cached ? output_bytes : 0.0;
 }
 
 double CostModel::overhead_seconds(std::int64_t total_lookups, int workers) const {
@@ -202,9 +217,10 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   }
   out.overhead_seconds = overhead_seconds(lookups, static_cast<int>(plan.workers()));
   out.reduce_seconds = reduce_seconds(partial_floats);
+  dram += output_dram_bytes(4.0 * static_cast<double>(plan.batch_size) * model.total_dim());
   out.dram_seconds = profile_.dram_bytes_per_s > 0 ? dram / profile_.dram_bytes_per_s : 0.0;
   const double busiest = out.worker_seconds.empty() ? 0.0 : *std::max_element(out.worker_seconds.begin(), out.worker_seconds.end());
-  out.makespan = std::max(busiest, out.dram_seconds) + out.overhead_seconds + out.reduce_seconds;
+  out.makespan = combine_busy_and_dram(busiest, out.dram_seconds) + out.overhead_seconds + out.reduce_seconds;
   return out;
 }
 

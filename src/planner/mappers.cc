@@ -109,12 +109,17 @@ class AsymmetricPlanner {
   }
 
  private:
+  // Row splits only where each part then fits a core's cache (resident, or in L2): that is what
+  // they buy on a CPU (each row cached by one core). Split by rows, a DRAM-sized table gains
+  // nothing and reads every index once per part; measured on criteo-kaggle's 618 MiB table with
+  // bags of 100, two row halves took 1.2x the time of two batch halves.
   bool splittable(int t, Split s, int k) const {
     const TableSpec& spec = model_.tables[static_cast<std::size_t>(t)];
-    return s == Split::kBatch ? k <= batch_size_ : k <= std::min<std::int64_t>(spec.rows, TableSample::kBuckets);
+    if (s == Split::kBatch) return k <= batch_size_;
+    const double part = static_cast<double>(spec.bytes()) / k;
+    const double cache = static_cast<double>(std::max<std::size_t>(budget_, cost_.profile().l2_bytes));
+    return k <= std::min<std::int64_t>(spec.rows, TableSample::kBuckets) && part <= cache;
   }
-
-  bool allowed(Flow f) const { return std::find(o_.flows.begin(), o_.flows.end(), f) != o_.flows.end(); }
 
   // The parts of table t split k ways (memoized: the search asks for the same splits again).
   const std::vector<Part>& parts(int t, Split s, int k) {
@@ -170,7 +175,7 @@ class AsymmetricPlanner {
     pk.cores.resize(static_cast<std::size_t>(o_.cores));
     pk.load.assign(static_cast<std::size_t>(o_.cores), 0.0);
     std::vector<std::size_t> room(static_cast<std::size_t>(o_.cores), budget_);
-    double dram = 0, partial = 0;
+    double dram = cost_.output_dram_bytes(output_bytes_), partial = 0;
     // Who writes each 128-byte output block so far, for which bags: a part beside another core's
     // writes of the same rows pays the shared-output cost, and so does that core (once).
     struct Writer {
@@ -219,7 +224,7 @@ class AsymmetricPlanner {
     }
     const double busiest = *std::max_element(pk.load.begin(), pk.load.end());
     const double bw = cost_.profile().dram_bytes_per_s;
-    pk.makespan = std::max(busiest, bw > 0 ? dram / bw : 0.0) + overhead_ + cost_.reduce_seconds(partial);
+    pk.makespan = combine_busy_and_dram(busiest, bw > 0 ? dram / bw : 0.0) + overhead_ + cost_.reduce_seconds(partial);
     return pk;
   }
 
