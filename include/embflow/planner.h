@@ -5,8 +5,9 @@
 //                as many parts as lower the predicted makespan; parts are packed onto cores largest
 //                first, each to the core where it finishes earliest, resident flows only where the
 //                core's resident budget still has room; then the part on the busiest core is split
-//                further while that helps. The result is never predicted slower than either baseline
-//                (they are candidates too; the plan's notes say which won).
+//                further while that helps. The baselines are candidates too, so the result is never
+//                predicted slower than either; and unless it is predicted at least `min_gain` faster
+//                than symmetric, symmetric is returned (the plan's notes say why).
 //   symmetric    every table's batch split evenly over all cores, gather (the paper's baseline)
 //   table-wise   whole tables, gather, largest predicted cost first, to the least loaded core
 #pragma once
@@ -29,6 +30,11 @@ struct PlannerOptions {
   std::vector<Flow> flows{std::begin(kAllFlows), std::end(kAllFlows)};  // the asymmetric mapper's choices
   std::size_t resident_budget = 0;    // bytes per core; 0: the profile's
   int max_parts = 0;                  // most parts one table is split into; 0: the core count
+  // Smallest predicted gain over symmetric worth leaving it for. The cost model's error on a
+  // whole plan is of the order of 10% here (docs/BENCHMARKS.md); below that a "faster" plan is
+  // as likely slower. With a positive min_gain the result may be predicted up to min_gain slower
+  // than table-wise (never slower than symmetric).
+  double min_gain = 0.10;
 };
 
 // Deterministic: the same inputs give the same plan. `samples` from sample_statistics().

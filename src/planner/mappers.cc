@@ -327,8 +327,9 @@ Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSam
       attach_prediction(plan, model, samples, cost);
       // The baselines are candidates too (when their gather flow is allowed): never predicted worse.
       if (std::find(o.flows.begin(), o.flows.end(), Flow::kGather) != o.flows.end()) {
+        Plan symmetric = make_plan(Mapper::kSymmetric, model, samples, cost, o);
         for (Mapper base : {Mapper::kSymmetric, Mapper::kTableWise}) {
-          Plan b = make_plan(base, model, samples, cost, o);
+          Plan b = base == Mapper::kSymmetric ? symmetric : make_plan(base, model, samples, cost, o);
           if (b.predicted_makespan < plan.predicted_makespan) {
             b.notes.push_back(fmt::format("the {} mapping was predicted fastest ({:.1f} us against {:.1f} us for the "
                                           "search's best)", to_string(base), b.predicted_makespan * 1e6,
@@ -336,6 +337,16 @@ Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSam
             b.mapper = "asymmetric";
             plan = std::move(b);
           }
+        }
+        // Leave the default mapping only for a clear predicted gain (the model's own error is of
+        // that order): a plan within min_gain of symmetric runs as symmetric.
+        const double gain = 1 - plan.predicted_makespan / symmetric.predicted_makespan;
+        if (gain > 0 && gain < o.min_gain) {
+          symmetric.notes.push_back(fmt::format("the best plan found was predicted only {:.1f}% faster than the "
+                                                "symmetric mapping, under the {:.0f}% asked for (min_gain): symmetric "
+                                                "kept", gain * 100, o.min_gain * 100));
+          symmetric.mapper = "asymmetric";
+          plan = std::move(symmetric);
         }
       }
       return plan;
