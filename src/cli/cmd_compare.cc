@@ -36,6 +36,7 @@ struct CompareArgs {
   int batches = 0;
   bool check = false;
   std::string tables_dir, plans_dir, profile;
+  double min_gain = PlannerOptions{}.min_gain;
   std::vector<std::string> plan_files;
 };
 
@@ -71,6 +72,7 @@ void compare_command(const CompareArgs& a) {
   const auto samples = sample_statistics(model, sample_batch(model, wopt, ""));
   PlannerOptions po;
   po.cores = cores;
+  po.min_gain = a.min_gain;
   po.resident_budget = std::min(ropt.resident_budget, cost.profile().resident_budget);
   std::vector<Plan> plans;
   for (Mapper m : {Mapper::kSymmetric, Mapper::kTableWise, Mapper::kAsymmetric}) plans.push_back(make_plan(m, model, samples, cost, po));
@@ -136,6 +138,9 @@ void compare_command(const CompareArgs& a) {
     fmt::print("{:<12} {:>10.1f} {:>7.1f}% {:>8.2f}x {:>13.1f} {:>6.0f}% {:>10.2f}  {}\n", m.plan.mapper, st.median * 1e6,
                st.spread() * 100, base / st.median, predicted * 1e6, (predicted / st.median - 1) * 100, imbalance, per);
   }
+  for (const Mapping& m : maps) {
+    for (const auto& n : m.plan.notes) fmt::print("note:       {}: {}\n", m.plan.mapper, n);
+  }
   if (a.check) {
     const Batch& b = batches[0];
     for (Mapping& m : maps) {
@@ -165,6 +170,8 @@ void register_compare(CLI::App& app) {
   args->workload.add_to(*cmd);
   cmd->add_option("--profile", args->profile, "machine profile for the planner (file from `embflow calibrate`; default "
                   "$EMBFLOW_PROFILE, else a quick calibration)");
+  cmd->add_option("--min-gain", args->min_gain, "the asymmetric mapper keeps symmetric unless a plan is predicted "
+                  "this much faster (fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--cores", args->cores, "workers, one per physical core (default: all)");
   cmd->add_option("--iters", args->iters, "timed batches per mapping")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");

@@ -29,6 +29,7 @@ struct PlanArgs {
   int cores = 0;
   std::string profile, mapper = "asymmetric", out, svg, load_workload;
   std::vector<std::string> flows;
+  double min_gain = PlannerOptions{}.min_gain;
 };
 
 void plan_command(const PlanArgs& a) {
@@ -36,6 +37,7 @@ void plan_command(const PlanArgs& a) {
   const WorkloadOptions wopt = a.workload.resolve();
   const Mapper mapper = parse_mapper(a.mapper);
   PlannerOptions po;
+  po.min_gain = a.min_gain;
   if (!a.flows.empty()) {
     po.flows.clear();
     for (const auto& f : a.flows) po.flows.push_back(parse_flow(f));
@@ -202,6 +204,8 @@ void register_plan(CLI::App& app) {
   cmd->add_option("--cores", args->cores, "cores to plan for (default: the profile's)")->check(CLI::PositiveNumber);
   cmd->add_option("--mapper", args->mapper, "asymmetric | symmetric | table-wise")->capture_default_str();
   cmd->add_option("--flows", args->flows, "flows the asymmetric mapper may use (default: all four)")->delimiter(',');
+  cmd->add_option("--min-gain", args->min_gain, "keep the symmetric mapping unless a plan is predicted this much "
+                  "faster (fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--load-workload", args->load_workload, "plan for the indices saved in DIR (its first batch)");
   cmd->add_option("--out", args->out, "write the plan (JSON) to FILE, for `embflow run --plan FILE`");
   cmd->add_option("--svg", args->svg, "write a chart of per-core predicted time to FILE");

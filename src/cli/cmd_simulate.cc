@@ -22,6 +22,7 @@ struct SimulateArgs {
   int cores = 0;
   std::vector<std::string> dists;
   bool show_plan = false;
+  double min_gain = PlannerOptions{}.min_gain;
 };
 
 void simulate_command(const SimulateArgs& a) {
@@ -29,6 +30,7 @@ void simulate_command(const SimulateArgs& a) {
   const CostModel cost(resolve_profile(a.profile, false));
   PlannerOptions po;
   po.cores = a.cores > 0 ? a.cores : cost.profile().cores;
+  po.min_gain = a.min_gain;
   fmt::print("model:      {} ({} tables, {}), batch {}, {} cores\n", model.name, model.tables.size(),
              human_bytes(static_cast<double>(model.bytes())), a.workload.batch, po.cores);
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
@@ -74,6 +76,8 @@ void register_simulate(CLI::App& app) {
   cmd->add_option("--cores", args->cores, "cores (default: the profile's)")->check(CLI::PositiveNumber);
   cmd->add_option("--dists", args->dists, "several distributions, one row each (default: --dist)")->delimiter(',');
   cmd->add_flag("--show-plan", args->show_plan, "print each asymmetric plan");
+  cmd->add_option("--min-gain", args->min_gain, "keep the symmetric mapping unless a plan is predicted this much "
+                  "faster (fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->callback([args] { simulate_command(*args); });
 }
 
