@@ -78,7 +78,7 @@ TEST(Profiles, MissingOrBadFieldsAreNamed) {
   j["overheads"]["item_seconds"] = -1;
   EXPECT_THAT(profile_error(j.dump()), HasSubstr("non-negative"));
   j = nlohmann::json::parse(good);
-  j["lookups"]["serve_seconds_by_row_bytes"] = {{512, 1e-9}, {64, 1e-9}};
+  j["overheads"]["bag_seconds_by_output_bytes"][0]["points"] = {{512, 1e-9}, {64, 1e-9}};
   EXPECT_THAT(profile_error(j.dump()), HasSubstr("x must increase"));
   EXPECT_THAT(profile_error("{ not json"), HasSubstr("not valid JSON"));
   EXPECT_THROW(load_profile("/nonexistent/profile.json"), IoError);

@@ -8,7 +8,7 @@
 //                       + lookups * converted elements * fp16_element
 //   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic)
 //                       + (lookups - distinct) * max(hit[flow](row bytes, footprint), miss[flow](row bytes, footprint))
-//   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes)
+//   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes, lookups)
 // The core's other items matter twice. Their traffic (the rows, tiles and output lines they pull
 // through the caches each batch) evicts this table's rows before the next batch comes: a first
 // touch is priced as if the table were that much larger (calibration measures first touches
@@ -97,6 +97,9 @@ class CostModel {
   // Bytes the item pulls through the core's caches per batch: its first-touched rows (or
   // touched tiles) and its output rows. Resident copies stay: they count as resident bytes.
   static double traffic_bytes(Flow flow, const ItemLoad& load);
+  // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
+  // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
+  bool calibrated_for(Flow flow, const ItemLoad& load) const;
   // Bytes the item pulls from DRAM (for the shared-bandwidth bound).
   double dram_bytes(Flow flow, const ItemLoad& load) const;
   // The output's bytes when it cannot stay in the caches (then it goes to DRAM), else 0.

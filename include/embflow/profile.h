@@ -69,7 +69,9 @@ struct MachineProfile {
   CurveFamily miss_resident;  // per distinct row, resident copy, against resident bytes on the core
   double scan_byte_seconds = 0;           // tile-scan: streaming one byte of a touched tile
   double resident_scan_byte_seconds = 0;  // resident-tile-scan: the same from the resident copy
-  CostCurve serve_seconds;                // tile-scan: serving one look-up, against row bytes
+  // Tile scans: serving one look-up (bucketing it, then adding its row), per row width, against
+  // the item's look-ups (beyond the caches, the counting sort's buckets cost more).
+  CurveFamily serve_seconds;
 
   // Shared memory: bytes per second all cores together pull from DRAM at random (64-byte lines);
   // 0 when unknown (no bound).

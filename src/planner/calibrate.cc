@@ -321,34 +321,43 @@ class Calibrator {
       const double skipped = std::max(1.0, hv.load.scanned - hv.load.lookups);
       skip_index_.push_back(std::max(0.0, hv.seconds - partial.item_seconds(Flow::kGather, hv.load, hv.core)) / skipped);
     }
+    // Tile scans: bytes streamed * scan + look-ups * serve, fitted at the small batch; then the
+    // cost of serving a look-up against the item's look-ups, from both batches (with millions of
+    // look-ups the counting sort's buckets leave the caches).
+    const ItemTimes sc_big = run(scan_probes, big_batch, seed + 900);
+    const double scan_dims = [&] { double d = 0; for (const Probe& pr : scan_probes) d += pr.spec.dim; return d; }();
     std::vector<double> x1, x2, y, rx, ry, rl;
-    const double scan_output = 4.0 * kBatch * [&] { double d = 0; for (const Probe& pr : scan_probes) d += pr.spec.dim; return d; }();
     for (std::size_t i = 0; i < scan_probes.size(); ++i) {
       const ItemLoad l = load(scan_probes[i], sc.samples[i], kBatch, {0, scan_probes[i].spec.rows});
-      const double left = rest(sc.seconds[0][i], l, scan_output);
-      if (scan_probes[i].flow == Flow::kTileScan) {
-        x1.push_back(l.touched_tile_bytes), x2.push_back(l.lookups), y.push_back(left);
-      } else {
-        rx.push_back(l.touched_tile_bytes), rl.push_back(l.lookups), ry.push_back(left);
+      const double left = rest(sc.seconds[0][i], l, 4.0 * kBatch * scan_dims);
+      // Relative errors: a 128 MiB scan's milliseconds must not drown a 256 KiB one's microseconds.
+      const double w = 1.0 / std::max(left, 1e-9);
+      if (scan_probes[i].flow == Flow::kTileScan) x1.push_back(l.touched_tile_bytes * w), x2.push_back(l.lookups * w), y.push_back(1.0);
+    }
+    const double scan = fit_two(x1, x2, y).first;
+    scans_.push_back(scan);
+    std::vector<std::tuple<double, double, double>> serve;
+    for (const auto& [times, batch] : {std::pair{&sc, kBatch}, std::pair{&sc_big, big_batch}}) {
+      for (std::size_t i = 0; i < scan_probes.size(); ++i) {
+        const ItemLoad l = load(scan_probes[i], times->samples[i], batch, {0, scan_probes[i].spec.rows});
+        const double left = rest(times->seconds[0][i], l, 4.0 * static_cast<double>(batch) * scan_dims);
+        if (scan_probes[i].flow == Flow::kTileScan) {
+          serve.emplace_back(l.lookups, std::max(0.0, left - l.touched_tile_bytes * scan) / l.lookups, l.lookups);
+        } else {
+          rx.push_back(l.touched_tile_bytes), rl.push_back(l.lookups), ry.push_back(left);
+        }
       }
     }
-    // Relative errors: a 128 MiB scan's milliseconds must not drown a 256 KiB one's microseconds.
-    for (std::size_t i = 0; i < y.size(); ++i) {
-      const double w = 1.0 / std::max(y[i], 1e-9);
-      x1[i] *= w, x2[i] *= w, y[i] = 1.0;
-    }
-    const auto [scan, serve] = fit_two(x1, x2, y);
-    scans_.push_back(scan);
-    serve_.emplace_back(static_cast<double>(row_bytes), serve);
+    const CostCurve serve_curve = monotone_curve(serve);
+    p_.serve_seconds.widths.emplace_back(static_cast<double>(row_bytes), serve_curve);
     double num = 0, den = 0;
-    for (std::size_t i = 0; i < ry.size(); ++i) num += (ry[i] - rl[i] * serve) * rx[i], den += rx[i] * rx[i];
+    for (std::size_t i = 0; i < ry.size(); ++i) num += (ry[i] - rl[i] * serve_curve.at(rl[i])) * rx[i], den += rx[i] * rx[i];
     resident_scans_.push_back(den > 0 ? std::max(0.0, num / den) : 0.0);
   }
 
   void finish_lookups() {
     p_.scan_byte_seconds = median_of(scans_);
     p_.resident_scan_byte_seconds = median_of(resident_scans_);
-    p_.serve_seconds = sorted_curve(serve_);
     p_.validate_index_seconds = median_of(validate_per_index_);
     p_.skip_index_seconds = median_of(skip_index_);
     p_.fp16_element_seconds = median_of(convert_);
@@ -430,7 +439,7 @@ class Calibrator {
   Arena& arena_;
   int rounds_;
   std::vector<double> scans_, resident_scans_, validate_per_index_, skip_index_, convert_;
-  std::vector<std::pair<double, double>> serve_, bag_points_;
+  std::vector<std::pair<double, double>> bag_points_;
 };
 
 }  // namespace

@@ -87,13 +87,23 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
       t += repeats * std::max(p.hit_resident.at(l.row_bytes, fp), p.miss_resident.at(l.row_bytes, fp));
       break;
     case Flow::kTileScan:
-      t += l.touched_tile_bytes * p.scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes);
+      t += l.touched_tile_bytes * p.scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes, std::max(l.lookups, 1.0));
       break;
     case Flow::kResidentTileScan:
-      t += l.touched_tile_bytes * p.resident_scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes);
+      t += l.touched_tile_bytes * p.resident_scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes, std::max(l.lookups, 1.0));
       break;
   }
   return t;
+}
+
+bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
+  if (profile_.source != "measured") return true;  // a described machine is taken at its word
+  if (flow == Flow::kGather || flow == Flow::kResident) return true;  // resident: within the budget measured
+  double most = 0;
+  for (const auto& [w, c] : profile_.serve_seconds.widths) {
+    if (!c.points.empty()) most = std::max(most, c.points.back().first);
+  }
+  return l.lookups <= 4 * most;
 }
 
 double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {

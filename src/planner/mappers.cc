@@ -146,6 +146,7 @@ class AsymmetricPlanner {
       p.bytes = static_cast<std::size_t>(p.rows.size()) * spec.row_bytes();
       p.stream_seconds = -1;
       for (Flow f : o_.flows) {
+        if (!cost_.calibrated_for(f, load)) continue;
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
         if (is_resident(f)) {
           if (p.bytes > budget_) continue;

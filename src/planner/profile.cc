@@ -157,7 +157,7 @@ std::string profile_to_json(const MachineProfile& p) {
                                                    {"resident", family_json(p.miss_resident)}}},
                   {"scan_byte_seconds", {{"tile-scan", p.scan_byte_seconds},
                                          {"resident-tile-scan", p.resident_scan_byte_seconds}}},
-                  {"serve_seconds_by_row_bytes", curve_json(p.serve_seconds)}};
+                  {"serve_seconds_by_lookups", family_json(p.serve_seconds)}};
   j["memory"] = {{"dram_bytes_per_s_all_cores", p.dram_bytes_per_s}};
   return j.dump(1);
 }
@@ -211,7 +211,7 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   const json& scan = r.field(l, "lookups.", "scan_byte_seconds");
   p.scan_byte_seconds = r.number(scan, "lookups.scan_byte_seconds.", "tile-scan");
   p.resident_scan_byte_seconds = r.number(scan, "lookups.scan_byte_seconds.", "resident-tile-scan");
-  p.serve_seconds = r.curve(l, "lookups.", "serve_seconds_by_row_bytes");
+  p.serve_seconds = r.family(l, "lookups.", "serve_seconds_by_lookups");
   p.dram_bytes_per_s = r.number(r.field(j, "", "memory"), "memory.", "dram_bytes_per_s_all_cores");
   return p;
 }
