@@ -160,7 +160,11 @@ class Calibrator {
     std::vector<Probe> hit_probes;
     const std::vector<std::size_t> hit_sizes = o_.quick ? std::vector<std::size_t>{4 * KiB, 256 * KiB, 2 * MiB}
                                                         : std::vector<std::size_t>{4 * KiB, 32 * KiB, 256 * KiB, 2 * MiB, 8 * MiB};
-    for (std::size_t f : hit_sizes) {
+    for (std::size_t i = 0; i < hit_sizes.size(); ++i) {
+      const std::size_t f = hit_sizes[i];
+      if (i % 2 == 0) {  // empty bags, between the pairs: what a bag costs in this model's output
+        hit_probes.push_back({synthetic_table(fmt::format("empty-bags-{}", i), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+      }
       TableSpec s = synthetic_table(fmt::format("hit-{}", f), f, dim, 1);
       const auto bag = static_cast<int>(std::clamp<std::int64_t>((3 * s.rows + kBatch - 1) / kBatch, 8, 128));
       s.bag_size = {bag, bag};
@@ -185,7 +189,9 @@ class Calibrator {
     // gathers of a large table fast (on the development VM, the host's page-table entries:
     // a 1 GiB table's rows cost 45 ns beside light tables, 270 ns beside such scans).
     std::vector<std::vector<Probe>> groups(3);
-    groups[2].push_back({synthetic_table("empty-bags", 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+    for (int k = 0; k < 3; ++k) {  // three, spread through the model: one alone is too noisy
+      groups[2].push_back({synthetic_table(fmt::format("empty-bags-{}", k), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+    }
     std::vector<std::size_t> sizes = o_.quick ? std::vector<std::size_t>{4 * KiB, 256 * KiB, 2 * MiB, 16 * MiB, arena}
                                               : std::vector<std::size_t>{4 * KiB, 32 * KiB, 256 * KiB, 2 * MiB, 16 * MiB, 64 * MiB, 256 * MiB, 512 * MiB, arena};
     std::sort(sizes.begin(), sizes.end());
@@ -198,9 +204,10 @@ class Calibrator {
     }
     std::vector<Probe> probes;
     for (std::size_t k = 0; k < groups[0].size(); ++k) {
-      for (const auto& g : groups) {
-        if (k < g.size()) probes.push_back(g[k]);
+      for (std::size_t g = 0; g < 2; ++g) {
+        if (k < groups[g].size()) probes.push_back(groups[g][k]);
       }
+      if (k % 3 == 0 && k / 3 < groups[2].size()) probes.push_back(groups[2][k / 3]);
     }
     // A row-range split: every index is read by both halves, half of them only to be skipped.
     // (In cache: in a DRAM-sized table the skipped indices cannot be told from the look-ups' own
@@ -235,11 +242,13 @@ class Calibrator {
     double total_dim = 0;
     for (const Probe& pr : probes) total_dim += pr.spec.dim;
     for (const auto& [times, measured, batch] : {std::tuple{&small, &small_items, kBatch}, std::tuple{&big, &big_items, big_batch}}) {
+      std::vector<double> per_bag;
       for (const Measured& it : *measured) {
         if (probes[it.probe].role == Role::kBags) {
-          bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), std::max(0.0, it.seconds - p_.item_seconds) / static_cast<double>(batch));
+          per_bag.push_back(std::max(0.0, it.seconds - p_.item_seconds) / static_cast<double>(batch));
         }
       }
+      bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), median_of(per_bag));
     }
     CurveFamily bag_family;
     bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
@@ -255,20 +264,26 @@ class Calibrator {
     auto rest = [&](double seconds, const ItemLoad& l, double output_bytes) {  // once the fixed costs are paid
       return seconds - p_.item_seconds - l.bags * bag_family.at(l.out_row_bytes, output_bytes);
     };
+    // Hits: what is left once the item and its bags are paid, the bags priced by the hit model's
+    // own empty-bag tables (its output is not the first-touch models').
+    std::vector<double> hit_bags;
+    for (std::size_t i = 0; i < hit_probes.size(); ++i) {
+      if (hit_probes[i].role == Role::kBags) hit_bags.push_back(std::max(0.0, h.seconds[0][i] - p_.item_seconds) / kBatch);
+    }
+    const double hit_bag = median_of(hit_bags);
+    auto hit_rest = [&](std::size_t i, const ItemLoad& l) { return h.seconds[0][i] - p_.item_seconds - l.bags * hit_bag; };
     std::vector<std::tuple<double, double, double>> hit;
-    const double hit_output = 4.0 * kBatch * [&] { double d = 0; for (const Probe& pr : hit_probes) d += pr.spec.dim; return d; }();
     for (std::size_t i = 0; i < hit_probes.size(); ++i) {
       if (hit_probes[i].role != Role::kHit) continue;
       const ItemLoad l = load(hit_probes[i], h.samples[i], kBatch, {0, hit_probes[i].spec.rows});
-      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, rest(h.seconds[0][i], l, hit_output)) / l.lookups,
-                       l.lookups);
+      hit.emplace_back(std::min(l.distinct * l.row_bytes, l.table_bytes), std::max(0.0, hit_rest(i, l)) / l.lookups, l.lookups);
     }
     const CostCurve hit_curve = monotone_curve(hit);
     double per_lookup[2] = {0, 0};  // fp32, fp16
     for (std::size_t i = 0; i < hit_probes.size(); ++i) {
       if (hit_probes[i].role != Role::kConvert) continue;
       const ItemLoad l = load(hit_probes[i], h.samples[i], kBatch, {0, hit_probes[i].spec.rows});
-      per_lookup[hit_probes[i].spec.row_type == RowType::kFp16] = rest(h.seconds[0][i], l, hit_output) / l.lookups;
+      per_lookup[hit_probes[i].spec.row_type == RowType::kFp16] = hit_rest(i, l) / l.lookups;
     }
     convert_.push_back(std::max(0.0, per_lookup[1] - per_lookup[0]) / dim);
     p_.hit_gather.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);
