@@ -103,7 +103,7 @@ CostCurve monotone_curve(std::vector<std::tuple<double, double, double>> points)
 class Calibrator {
  public:
   Calibrator(const CalibrateOptions& o, MachineProfile& p, Arena& arena, int rounds)
-      : o_(o), p_(p), arena_(arena), rounds_(rounds) {}
+      : o_(o), p_(p), arena_(arena), rounds_(rounds), repeats_(o.quick ? 1 : 3) {}
 
   void say(const std::string& what) const {
     if (o_.progress) o_.progress(what);
@@ -132,7 +132,19 @@ class Calibrator {
     WorkloadOptions w;
     w.batch_size = batch;
     w.seed = seed;
+    // Each model measured `repeats` times over fresh batches, each item's median taken: one run's
+    // times can sit 10-20% off another's on this VM (memory state, the host).
     ItemTimes times = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
+    std::vector<ItemTimes> more;
+    for (int r = 1; r < repeats_; ++r) {
+      w.seed = seed + 7919 * static_cast<std::uint64_t>(r);
+      more.push_back(planner::time_plan(model, views, plan, w, rounds_, o_.runner));
+    }
+    for (std::size_t k = 0; k < times.seconds[0].size() && !more.empty(); ++k) {
+      std::vector<double> v{times.seconds[0][k]};
+      for (const auto& m : more) v.push_back(m.seconds[0][k]);
+      times.seconds[0][k] = median_of(v);
+    }
     if (measured != nullptr) {
       for (std::size_t k = 0; k < plan.items[0].size(); ++k) {
         const WorkItem& it = plan.items[0][k];
@@ -453,6 +465,7 @@ class Calibrator {
   MachineProfile& p_;
   Arena& arena_;
   int rounds_;
+  int repeats_;
   std::vector<double> scans_, resident_scans_, validate_per_index_, skip_index_, convert_;
   std::vector<std::pair<double, double>> bag_points_;
 };
