@@ -17,13 +17,11 @@
 #include "cli/progress.h"
 #include "cli/run_plan.h"
 #include "cli/session.h"
-#include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
 #include "embflow/planner.h"
 #include "embflow/topology.h"
-#include "runtime/batch_prep.h"
 
 namespace embflow::cli {
 namespace {
@@ -31,12 +29,11 @@ namespace {
 struct CompareArgs {
   ModelArgs model;
   WorkloadArgs workload;
-  int cores = 0;
+  PlannerArgs planner;
   int iters = 20;
   int batches = 0;
   bool check = false;
-  std::string tables_dir, plans_dir, profile;
-  double min_gain = PlannerOptions{}.min_gain;
+  std::string tables_dir, plans_dir;
   std::vector<std::string> plan_files;
 };
 
@@ -53,7 +50,7 @@ void compare_command(const CompareArgs& a) {
   const ModelSpec model = a.model.resolve();
   const WorkloadOptions wopt = a.workload.resolve();
   const MachineInfo machine = describe_machine();
-  const int cores = a.cores > 0 ? a.cores : machine.physical_cores;
+  const int cores = a.planner.cores > 0 ? a.planner.cores : machine.physical_cores;
   if (cores > machine.physical_cores) {
     throw InvalidInput(fmt::format("--cores {}: this machine has {} physical cores", cores, machine.physical_cores));
   }
@@ -67,12 +64,12 @@ void compare_command(const CompareArgs& a) {
     p.mapper = std::filesystem::path(file).stem().string();
     user_plans.push_back(std::move(p));
   }
-  const CostModel cost(resolve_profile(a.profile, true));
+  const CostModel cost(resolve_profile(a.planner.profile, true));
   const RunnerOptions ropt = default_runner_options();
   const auto samples = sample_statistics(model, sample_batch(model, wopt, ""));
   PlannerOptions po;
   po.cores = cores;
-  po.min_gain = a.min_gain;
+  po.min_gain = a.planner.min_gain;
   po.resident_budget = std::min(ropt.resident_budget, cost.profile().resident_budget);
   std::vector<Plan> plans;
   for (Mapper m : {Mapper::kSymmetric, Mapper::kTableWise, Mapper::kAsymmetric}) plans.push_back(make_plan(m, model, samples, cost, po));
@@ -142,21 +139,12 @@ void compare_command(const CompareArgs& a) {
     for (const auto& n : m.plan.notes) fmt::print("note:       {}: {}\n", m.plan.mapper, n);
   }
   if (a.check) {
-    const Batch& b = batches[0];
+    bool ok = true;
     for (Mapping& m : maps) {
-      m.executor->run(b, out.data());
-      const std::vector<int> cols = runtime::output_columns(model);
-      for (std::size_t t = 0; t < model.tables.size(); ++t) {
-        const CheckResult r = check_pooled_lookup(views[t], b.tables[t].view(), {0, batch_size}, {0, model.tables[t].rows},
-                                                  {out.data() + cols[t], model.total_dim()}, model.tables[t].pooling);
-        if (!r.ok()) {
-          set_exit_code(3);
-          fmt::print(stderr, "embflow: error: --check: {} table {} outside the tolerance (err/bound {:.2f})\n",
-                     m.plan.mapper, model.tables[t].name, r.worst_ratio);
-        }
-      }
+      m.executor->run(batches[0], out.data());
+      ok = check_model_output(model, views, batches[0], out.data(), m.plan.mapper + ": ") && ok;
     }
-    if (exit_code() == 0) fmt::print("check:      every mapping's output within the tolerance bound\n");
+    if (ok) fmt::print("check:      every mapping's output within the tolerance bound\n");
   }
 }
 
@@ -168,11 +156,7 @@ void register_compare(CLI::App& app) {
                                              "asymmetric, and plans given with --plan)");
   args->model.add_to(*cmd);
   args->workload.add_to(*cmd);
-  cmd->add_option("--profile", args->profile, "machine profile for the planner (file from `embflow calibrate`; default "
-                  "$EMBFLOW_PROFILE, else a quick calibration)");
-  cmd->add_option("--min-gain", args->min_gain, "the asymmetric mapper keeps symmetric unless a plan is predicted "
-                  "this much faster (fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--cores", args->cores, "workers, one per physical core (default: all)");
+  args->planner.add_to(*cmd, false);
   cmd->add_option("--iters", args->iters, "timed batches per mapping")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");
   cmd->add_flag("--check", args->check, "compare every mapping's output with exact arithmetic");

@@ -12,7 +12,6 @@
 #include "cli/progress.h"
 #include "cli/run_plan.h"
 #include "cli/session.h"
-#include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
@@ -26,10 +25,9 @@ namespace {
 struct PlanArgs {
   ModelArgs model;
   WorkloadArgs workload;
-  int cores = 0;
-  std::string profile, mapper = "asymmetric", out, svg, load_workload;
+  PlannerArgs planner;
+  std::string mapper = "asymmetric", out, svg, load_workload;
   std::vector<std::string> flows;
-  double min_gain = PlannerOptions{}.min_gain;
 };
 
 void plan_command(const PlanArgs& a) {
@@ -37,15 +35,15 @@ void plan_command(const PlanArgs& a) {
   const WorkloadOptions wopt = a.workload.resolve();
   const Mapper mapper = parse_mapper(a.mapper);
   PlannerOptions po;
-  po.min_gain = a.min_gain;
+  po.min_gain = a.planner.min_gain;
   if (!a.flows.empty()) {
     po.flows.clear();
     for (const auto& f : a.flows) po.flows.push_back(parse_flow(f));
   }
   fmt::print("model:      {} ({} tables, {})\n", model.name, model.tables.size(), human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
-  const CostModel cost(resolve_profile(a.profile, true));
-  po.cores = a.cores > 0 ? a.cores : cost.profile().cores;
+  const CostModel cost(resolve_profile(a.planner.profile, true));
+  po.cores = a.planner.cores > 0 ? a.planner.cores : cost.profile().cores;
   const Batch sample = sample_batch(model, wopt, a.load_workload);
   const auto samples = sample_statistics(model, sample);
   const auto t0 = std::chrono::steady_clock::now();
@@ -174,21 +172,10 @@ void run_plan(const RunPlanArgs& a) {
              st.spread() * 100,
              predicted > 0 ? fmt::format("; predicted {:.1f} us ({:+.0f}%)", predicted * 1e6, (predicted / st.median - 1) * 100) : "");
   if (a.check) {
-    const Batch& b = batches[0];
-    executor.run(b, out.data());
-    const std::vector<int> cols = runtime::output_columns(model);
-    bool ok = true;
-    for (std::size_t t = 0; t < model.tables.size(); ++t) {
-      const CheckResult r = check_pooled_lookup(views[t], b.tables[t].view(), {0, b.batch_size}, {0, model.tables[t].rows},
-                                                {out.data() + cols[t], model.total_dim()}, model.tables[t].pooling);
-      if (!r.ok()) {
-        ok = false;
-        fmt::print(stderr, "embflow: error: --check: table {} outside the tolerance (err/bound {:.2f})\n",
-                   model.tables[t].name, r.worst_ratio);
-      }
+    executor.run(batches[0], out.data());
+    if (check_model_output(model, views, batches[0], out.data(), "")) {
+      fmt::print("check:      output within the tolerance bound for every table\n");
     }
-    if (!ok) set_exit_code(3);
-    else fmt::print("check:      output within the tolerance bound for every table\n");
   }
 }
 
@@ -198,14 +185,9 @@ void register_plan(CLI::App& app) {
                                           "and as an SVG chart");
   args->model.add_to(*cmd);
   args->workload.add_to(*cmd);
-  cmd->add_option("--profile", args->profile, "machine profile: a file from `embflow calibrate` or a described one (" +
-                  fmt::format("{}", fmt::join(described_profile_names(), ", ")) + "); default $EMBFLOW_PROFILE, else "
-                  "a quick calibration");
-  cmd->add_option("--cores", args->cores, "cores to plan for (default: the profile's)")->check(CLI::PositiveNumber);
+  args->planner.add_to(*cmd, false);
   cmd->add_option("--mapper", args->mapper, "asymmetric | symmetric | table-wise")->capture_default_str();
   cmd->add_option("--flows", args->flows, "flows the asymmetric mapper may use (default: all four)")->delimiter(',');
-  cmd->add_option("--min-gain", args->min_gain, "keep the symmetric mapping unless a plan is predicted this much "
-                  "faster (fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--load-workload", args->load_workload, "plan for the indices saved in DIR (its first batch)");
   cmd->add_option("--out", args->out, "write the plan (JSON) to FILE, for `embflow run --plan FILE`");
   cmd->add_option("--svg", args->svg, "write a chart of per-core predicted time to FILE");

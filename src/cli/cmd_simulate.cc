@@ -18,19 +18,17 @@ namespace {
 struct SimulateArgs {
   ModelArgs model;
   WorkloadArgs workload;
-  std::string profile;
-  int cores = 0;
+  PlannerArgs planner;
   std::vector<std::string> dists;
   bool show_plan = false;
-  double min_gain = PlannerOptions{}.min_gain;
 };
 
 void simulate_command(const SimulateArgs& a) {
   const ModelSpec model = a.model.resolve();
-  const CostModel cost(resolve_profile(a.profile, false));
+  const CostModel cost(resolve_profile(a.planner.profile, false));
   PlannerOptions po;
-  po.cores = a.cores > 0 ? a.cores : cost.profile().cores;
-  po.min_gain = a.min_gain;
+  po.cores = a.planner.cores > 0 ? a.planner.cores : cost.profile().cores;
+  po.min_gain = a.planner.min_gain;
   fmt::print("model:      {} ({} tables, {}), batch {}, {} cores\n", model.name, model.tables.size(),
              human_bytes(static_cast<double>(model.bytes())), a.workload.batch, po.cores);
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
@@ -71,13 +69,9 @@ void register_simulate(CLI::App& app) {
                                               "on a machine described by a profile (nothing runs)");
   args->model.add_to(*cmd);
   args->workload.add_to(*cmd);
-  cmd->add_option("--profile", args->profile, "machine profile: a file or a described one (" +
-                  fmt::format("{}", fmt::join(described_profile_names(), ", ")) + ")")->required();
-  cmd->add_option("--cores", args->cores, "cores (default: the profile's)")->check(CLI::PositiveNumber);
+  args->planner.add_to(*cmd, true);
   cmd->add_option("--dists", args->dists, "several distributions, one row each (default: --dist)")->delimiter(',');
   cmd->add_flag("--show-plan", args->show_plan, "print each asymmetric plan");
-  cmd->add_option("--min-gain", args->min_gain, "keep the symmetric mapping unless a plan is predicted this much "
-                  "faster (fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->callback([args] { simulate_command(*args); });
 }
 

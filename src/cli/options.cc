@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "embflow/profile.h"
+
+#include <fmt/format.h>
+
 #include "embflow/error.h"
 
 namespace embflow::cli {
@@ -62,6 +66,18 @@ WorkloadOptions WorkloadArgs::resolve() const {
   }
   w.weighted = weighted;
   return w;
+}
+
+void PlannerArgs::add_to(CLI::App& app, bool profile_required) {
+  auto* opt = app.add_option("--profile", profile,
+                             fmt::format("machine profile: a file from `embflow calibrate` or a described one ({}){}",
+                                         fmt::join(described_profile_names(), ", "),
+                                         profile_required ? "" : "; default $EMBFLOW_PROFILE, else a quick calibration"));
+  if (profile_required) opt->required();
+  app.add_option("--cores", cores, "cores to plan for (default: the profile's; compare: this machine's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--min-gain", min_gain, "the asymmetric mapper keeps the symmetric mapping unless a plan is predicted "
+                 "this much faster (a fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
 }
 
 std::string human_bytes(double bytes) {

@@ -31,6 +31,16 @@ struct WorkloadArgs {
   WorkloadOptions resolve() const;
 };
 
+// What the planning subcommands share: the machine profile, the cores, the gain asked for.
+struct PlannerArgs {
+  std::string profile;
+  int cores = 0;
+  double min_gain = 0.10;  // PlannerOptions' default
+
+  // `profile_required`: simulate needs one (it runs nothing here to calibrate with).
+  void add_to(CLI::App& app, bool profile_required);
+};
+
 std::string human_bytes(double bytes);
 
 }  // namespace embflow::cli

@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "embflow/calibrate.h"
+#include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/measure.h"
 
@@ -85,6 +87,25 @@ MachineProfile resolve_profile(const std::string& name_or_path, bool may_calibra
   CalibrateOptions o;
   o.quick = true;
   return calibrate_machine(o);
+}
+
+bool check_model_output(const ModelSpec& model, const std::vector<TableView>& views, const Batch& batch, const float* out,
+                        const std::string& what) {
+  bool ok = true;
+  std::int64_t column = 0;
+  for (std::size_t t = 0; t < model.tables.size(); ++t) {
+    const CheckResult r = check_pooled_lookup(views[t], batch.tables[t].view(), {0, batch.batch_size},
+                                              {0, model.tables[t].rows}, {const_cast<float*>(out) + column, model.total_dim()},
+                                              model.tables[t].pooling);
+    column += model.tables[t].dim;
+    if (!r.ok()) {
+      ok = false;
+      set_exit_code(3);
+      fmt::print(stderr, "embflow: error: --check: {}table {} outside the tolerance (err/bound {:.2f})\n", what,
+                 model.tables[t].name, r.worst_ratio);
+    }
+  }
+  return ok;
 }
 
 std::vector<const TableView*> view_pointers(const std::vector<TableView>& views) {

@@ -36,6 +36,12 @@ class BatchRotation {
 // (said so in the output). Prints which.
 MachineProfile resolve_profile(const std::string& name_or_path, bool may_calibrate);
 
+// --check for a whole model's output [B, sum of dims]: every table against exact arithmetic. A
+// table outside the tolerance is one line on stderr (prefixed with `what`) and exit code 3.
+// Returns whether all passed.
+bool check_model_output(const ModelSpec& model, const std::vector<TableView>& views, const Batch& batch, const float* out,
+                        const std::string& what);
+
 std::vector<const TableView*> view_pointers(const std::vector<TableView>& views);
 
 }  // namespace embflow::cli
