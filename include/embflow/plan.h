@@ -33,6 +33,7 @@ struct Plan {
   std::vector<double> predicted_worker_seconds;  // per worker
   double predicted_makespan = 0;                // seconds per batch
   std::vector<std::string> notes;               // e.g. which candidate won
+  std::string workload;                         // what the sample the plan was made from was
 
   std::size_t workers() const { return cores.size(); }
 };

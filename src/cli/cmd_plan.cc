@@ -47,7 +47,9 @@ void plan_command(const PlanArgs& a) {
   const Batch sample = sample_batch(model, wopt, a.load_workload);
   const auto samples = sample_statistics(model, sample);
   const auto t0 = std::chrono::steady_clock::now();
-  const Plan plan = make_plan(mapper, model, samples, cost, po);
+  Plan plan = make_plan(mapper, model, samples, cost, po);
+  plan.workload = a.load_workload.empty() ? fmt::format("--dist {} --seed {}", wopt.distribution.to_string(), wopt.seed)
+                                          : fmt::format("--load-workload {}", a.load_workload);
   const double planning = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("planned:    in {:.1f} ms from a sample of {} look-ups ({})\n", planning * 1e3, sample.num_indices(),
              a.load_workload.empty() ? wopt.distribution.to_string() : a.load_workload);
@@ -111,7 +113,8 @@ void run_plan(const RunPlanArgs& a) {
   if (!a.profile.empty()) cost.emplace(resolve_profile(a.profile, false));
   fmt::print("model:      {} ({} tables, {})\n", model.name, model.tables.size(), human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
-  fmt::print("plan:       {} ({} mapping, {} workers)\n", a.plan_file, plan.mapper, plan.workers());
+  fmt::print("plan:       {} ({} mapping, {} workers{})\n", a.plan_file, plan.mapper, plan.workers(),
+             plan.workload.empty() ? "" : fmt::format(", made for {}", plan.workload));
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, a.batches, a.load_workload, "");
   if (batches[0].batch_size != plan.batch_size) {

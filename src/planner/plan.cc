@@ -38,6 +38,7 @@ std::string plan_to_json(const Plan& plan) {
            {"batch_size", plan.batch_size}, {"mapper", plan.mapper}};
   if (!plan.profile.empty()) doc["prediction"] = {{"profile", plan.profile}, {"makespan_seconds", plan.predicted_makespan}};
   if (!plan.notes.empty()) doc["notes"] = plan.notes;
+  if (!plan.workload.empty()) doc["workload"] = plan.workload;
   doc["workers"] = std::move(workers);
   return doc.dump(1);
 }
@@ -63,6 +64,7 @@ Plan parse_plan_json(std::string_view text, std::string_view source) {
       plan.predicted_makespan = doc["prediction"].at("makespan_seconds").get<double>();
     }
     if (doc.contains("notes")) plan.notes = doc["notes"].get<std::vector<std::string>>();
+    plan.workload = doc.value("workload", "");
     const json& workers = doc.at("workers");
     for (std::size_t w = 0; w < workers.size(); ++w) {
       plan.cores.push_back(workers[w].at("core").get<int>());
