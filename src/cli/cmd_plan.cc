@@ -8,13 +8,13 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/plan_report.h"
 #include "cli/progress.h"
 #include "cli/run_plan.h"
 #include "cli/session.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
+#include "embflow/plan_report.h"
 #include "embflow/planner.h"
 #include "embflow/topology.h"
 #include "runtime/batch_prep.h"
@@ -54,15 +54,13 @@ void plan_command(const PlanArgs& a) {
   fmt::print("planned:    in {:.1f} ms from a sample of {} look-ups ({})\n", planning * 1e3, sample.num_indices(),
              a.load_workload.empty() ? wopt.distribution.to_string() : a.load_workload);
   const PlanPrediction p = cost.predict(plan, model, samples);
-  print_plan_report(plan, model, p);
+  fmt::print("{}", describe_plan(plan, model, p));
   if (!a.out.empty()) {
-    std::ofstream f(a.out);
-    f << plan_to_json(plan) << "\n";
-    if (!f) throw IoError(fmt::format("{}: cannot write the plan", a.out));
+    write_text_file(a.out, plan_to_json(plan) + "\n", "plan");
     fmt::print("written:    plan to {}\n", a.out);
   }
   if (!a.svg.empty()) {
-    write_plan_svg(a.svg, plan, model, p);
+    write_text_file(a.svg, plan_svg(plan, model, p), "chart");
     fmt::print("written:    chart to {}\n", a.svg);
   }
 }
@@ -158,9 +156,9 @@ void run_plan(const RunPlanArgs& a) {
     const auto samples = sample_statistics(model, sample_batch(model, wopt, a.load_workload));
     const PlanPrediction p = cost->predict(plan, model, samples);
     predicted = p.makespan;
-    print_plan_report(plan, model, p, measured, measured_items);
+    fmt::print("{}", describe_plan(plan, model, p, measured, measured_items));
     if (!a.svg.empty()) {
-      write_plan_svg(a.svg, plan, model, p, measured);
+      write_text_file(a.svg, plan_svg(plan, model, p, measured), "chart");
       fmt::print("written:    chart to {}\n", a.svg);
     }
   } else {

@@ -7,9 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/plan_report.h"
 #include "cli/run_plan.h"
 #include "cli/session.h"
+#include "embflow/plan_report.h"
 #include "embflow/planner.h"
 
 namespace embflow::cli {
@@ -57,7 +57,7 @@ void simulate_command(const SimulateArgs& a) {
                  x = asym.predicted_makespan;
     fmt::print("{:<18} {:>12.1f} {:>12.1f} {:>12.1f} {:>9.2f}x {:>10.2f}x  {}{} split\n", d, s * 1e6, t * 1e6, x * 1e6, s / x,
                t / x, used, split);
-    if (a.show_plan) print_plan_report(asym, model, cost.predict(asym, model, samples));
+    if (a.show_plan) fmt::print("{}", describe_plan(asym, model, cost.predict(asym, model, samples)));
   }
 }
 

@@ -80,14 +80,5 @@ void PlannerArgs::add_to(CLI::App& app, bool profile_required) {
                  "this much faster (a fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
 }
 
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
-}
 
 }  // namespace embflow::cli

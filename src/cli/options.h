@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/format.h"
 #include "embflow/model.h"
 #include "embflow/workload.h"
 
@@ -41,6 +42,6 @@ struct PlannerArgs {
   void add_to(CLI::App& app, bool profile_required);
 };
 
-std::string human_bytes(double bytes);
+using embflow::human_bytes;  // core/format.h
 
 }  // namespace embflow::cli

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -106,6 +107,12 @@ bool check_model_output(const ModelSpec& model, const std::vector<TableView>& vi
     }
   }
   return ok;
+}
+
+void write_text_file(const std::string& path, const std::string& text, const std::string& what) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw IoError(fmt::format("{}: cannot write the {}", path, what));
 }
 
 std::vector<const TableView*> view_pointers(const std::vector<TableView>& views) {

@@ -42,6 +42,9 @@ MachineProfile resolve_profile(const std::string& name_or_path, bool may_calibra
 bool check_model_output(const ModelSpec& model, const std::vector<TableView>& views, const Batch& batch, const float* out,
                         const std::string& what);
 
+// Writes `text` to `path`; throws IoError naming `what` ("plan", "chart") and the path.
+void write_text_file(const std::string& path, const std::string& text, const std::string& what);
+
 std::vector<const TableView*> view_pointers(const std::vector<TableView>& views);
 
 }  // namespace embflow::cli

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/format.h"
 #include "embflow/calibrate.h"
 #include "embflow/measure.h"
 #include "planner/item_bench.h"
@@ -20,11 +21,6 @@ const T& pick(std::mt19937_64& rng, const std::vector<T>& v) {
 
 double coin(std::mt19937_64& rng) { return std::uniform_real_distribution<double>(0, 1)(rng); }
 
-std::string human(double bytes) {
-  if (bytes >= 1 << 30) return fmt::format("{:.1f} GiB", bytes / (1 << 30));
-  if (bytes >= 1 << 20) return fmt::format("{:.1f} MiB", bytes / (1 << 20));
-  return fmt::format("{:.0f} KiB", bytes / 1024);
-}
 
 }  // namespace
 
@@ -93,7 +89,7 @@ ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptio
       const TableSpec& s = model.tables[static_cast<std::size_t>(it.table)];
       const bool split = i + 1 < plan.items[0].size() && plan.items[0][i + 1].table == it.table;
       ValidationCase c;
-      c.table = fmt::format("{}/{} ({}, {} dim {}, {}, bags {}-{}{})", model.name, s.name, human(static_cast<double>(s.bytes())),
+      c.table = fmt::format("{}/{} ({}, {} dim {}, {}, bags {}-{}{})", model.name, s.name, human_bytes(static_cast<double>(s.bytes())),
                             to_string(s.row_type), s.dim, w.distribution.to_string(), s.bag_size.min, s.bag_size.max,
                             !split ? "" : it.bags.size() != w.batch_size ? ", as two batch halves" : ", as two row halves");
       c.flow = it.flow;

@@ -1,16 +1,14 @@
-#include "cli/plan_report.h"
+#include "embflow/plan_report.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "cli/options.h"
-#include "embflow/error.h"
+#include "core/format.h"
 
-namespace embflow::cli {
+namespace embflow {
 namespace {
 
 std::string flow_counts(const std::map<Flow, int>& counts) {
@@ -42,17 +40,19 @@ std::string xml_escape(const std::string& s) {
 
 }  // namespace
 
-void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPrediction& p,
-                       const std::vector<double>& measured, const std::vector<std::vector<double>>& measured_items) {
-  fmt::print("\nplan:       {} mapping of {} ({} tables) on {} cores, batch {}\n", plan.mapper, model.name,
+std::string describe_plan(const Plan& plan, const ModelSpec& model, const PlanPrediction& p,
+                          const std::vector<double>& measured, const std::vector<std::vector<double>>& measured_items) {
+  std::string out;
+  auto print = [&out](fmt::string_view f, const auto&... args) { out += fmt::vformat(f, fmt::make_format_args(args...)); };
+  print("\nplan:       {} mapping of {} ({} tables) on {} cores, batch {}\n", plan.mapper, model.name,
              model.tables.size(), plan.workers(), plan.batch_size);
-  for (const auto& n : plan.notes) fmt::print("note:       {}\n", n);
-  fmt::print("\n{:>5} {:>6} {:>12} {:>13}{}  {}\n", "core", "items", "resident", "predicted us",
+  for (const auto& n : plan.notes) print("note:       {}\n", n);
+  print("\n{:>5} {:>6} {:>12} {:>13}{}  {}\n", "core", "items", "resident", "predicted us",
              measured.empty() ? "" : "   measured us", "flows");
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::map<Flow, int> flows;
     for (const WorkItem& it : plan.items[w]) ++flows[it.flow];
-    fmt::print("{:>5} {:>6} {:>12} {:>13.1f}{}  {}\n", plan.cores[w], plan.items[w].size(),
+    print("{:>5} {:>6} {:>12} {:>13.1f}{}  {}\n", plan.cores[w], plan.items[w].size(),
                human_bytes(static_cast<double>(p.resident_bytes[w])), p.worker_seconds[w] * 1e6,
                measured.empty() ? "" : fmt::format(" {:>13.1f}", measured[w] * 1e6), flow_counts(flows));
   }
@@ -78,7 +78,7 @@ void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPredi
       if (!measured_items.empty()) r.measured += measured_items[w][i];
     }
   }
-  fmt::print("\n{:<14} {:>10} {:>10} {:>5} {:>14} {:>13}{}  {}\n", "table", "rows", "bytes", "dim", "split", "predicted us",
+  print("\n{:<14} {:>10} {:>10} {:>5} {:>14} {:>13}{}  {}\n", "table", "rows", "bytes", "dim", "split", "predicted us",
              measured_items.empty() ? "" : "   measured us", "flows on cores");
   for (std::size_t t = 0; t < model.tables.size(); ++t) {
     const TableSpec& s = model.tables[t];
@@ -86,19 +86,20 @@ void print_plan_report(const Plan& plan, const ModelSpec& model, const PlanPredi
     const std::string split = r.parts == 1 ? "whole" : fmt::format("{} x {}", r.by_rows ? (r.by_bags ? "rows+batch" : "rows") : "batch", r.parts);
     std::string cores;
     for (int c : r.cores) cores += fmt::format("{}{}", cores.empty() ? "" : ",", c);
-    fmt::print("{:<14} {:>10} {:>10} {:>5} {:>14} {:>13.1f}{}  {} on {}\n", s.name, s.rows,
+    print("{:<14} {:>10} {:>10} {:>5} {:>14} {:>13.1f}{}  {} on {}\n", s.name, s.rows,
                human_bytes(static_cast<double>(s.bytes())), s.dim, split, r.seconds * 1e6,
                measured_items.empty() ? "" : fmt::format(" {:>13.1f}", r.measured * 1e6), flow_counts(r.flows), cores);
   }
   const double busiest = *std::max_element(p.worker_seconds.begin(), p.worker_seconds.end());
-  fmt::print("\npredicted:  makespan {:.1f} us = busiest core {:.1f} us with DRAM traffic {:.1f} us (combined: "
+  print("\npredicted:  makespan {:.1f} us = busiest core {:.1f} us with DRAM traffic {:.1f} us (combined: "
              "{:.1f} us) + hand-off and validation {:.1f} us + reduction {:.1f} us; imbalance {:.2f} (busiest / mean core)\n",
              p.makespan * 1e6, busiest * 1e6, p.dram_seconds * 1e6, combine_busy_and_dram(busiest, p.dram_seconds) * 1e6,
              p.overhead_seconds * 1e6, p.reduce_seconds * 1e6, p.imbalance());
+  return out;
 }
 
-void write_plan_svg(const std::string& path, const Plan& plan, const ModelSpec& model, const PlanPrediction& p,
-                    const std::vector<double>& measured) {
+std::string plan_svg(const Plan& plan, const ModelSpec& model, const PlanPrediction& p,
+                     const std::vector<double>& measured) {
   const double width = 760, left = 70, top = 40, bar = measured.empty() ? 18 : 14, gap = measured.empty() ? 8 : 16;
   double longest = *std::max_element(p.worker_seconds.begin(), p.worker_seconds.end());
   for (double m : measured) longest = std::max(longest, m);
@@ -148,9 +149,7 @@ void write_plan_svg(const std::string& path, const Plan& plan, const ModelSpec& 
     lx += 165;
   }
   svg += "</svg>\n";
-  std::ofstream out(path);
-  if (!out) throw IoError(fmt::format("{}: cannot write the chart", path));
-  out << svg;
+  return svg;
 }
 
-}  // namespace embflow::cli
+}  // namespace embflow
