@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages embflow builds and tests with. Idempotent: silent when all is there.
-#   scripts/install-deps.sh           the C++ build and tests
-#   scripts/install-deps.sh --python  also Debian's numpy and torch (the peer of bench/compare_torch.py)
+#   scripts/install-deps.sh           the C++ build, the Python module and every test (pytest
+#                                     compares with Debian's torch)
+#   scripts/install-deps.sh --python  the same (kept for bench/compare_torch.py's callers)
 set -euo pipefail
 packages=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-          libfmt-dev libhwloc-dev)
-if [ "${1:-}" = "--python" ]; then packages+=(python3 python3-numpy python3-torch); fi
+          libfmt-dev libhwloc-dev pybind11-dev python3-dev python3 python3-numpy python3-pytest python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

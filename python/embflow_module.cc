@@ -1,0 +1,438 @@
+// The Python module `embflow`: pooled embedding look-ups on the caller's numpy arrays or CPU
+// torch tensors, with torch habits (per-table CSR indices + offsets, or TorchRec's jagged
+// values + lengths), planned over cores by the asymmetric planner when asked. See python/README.md.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "embflow/calibrate.h"
+#include "embflow/error.h"
+#include "embflow/executor.h"
+#include "embflow/plan_report.h"
+#include "embflow/planner.h"
+#include "embflow/runner.h"
+#include "embflow/table.h"
+#include "embflow/topology.h"
+#include "runtime/batch_prep.h"
+
+namespace py = pybind11;
+
+namespace embflow::python {
+namespace {
+
+// A C-contiguous numpy view of `obj` (a numpy array, or a CPU torch tensor: shared, not copied).
+py::array as_array(const py::object& obj) {
+  py::object o = obj;
+  if (py::hasattr(o, "detach") && py::hasattr(o, "numpy")) o = o.attr("detach")().attr("numpy")();
+  if (!py::isinstance<py::array>(o)) {
+    throw InvalidInput(fmt::format("expected a numpy array or a CPU torch tensor, got {}",
+                                   py::str(py::type::of(o)).cast<std::string>()));
+  }
+  return o.cast<py::array>();
+}
+
+std::string describe(const py::array& a) {
+  std::string shape;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) shape += fmt::format("{}{}", d ? ", " : "", a.shape(d));
+  return fmt::format("{} of shape ({}){}", py::str(a.dtype()).cast<std::string>(), shape,
+                     (a.flags() & py::array::c_style) ? "" : ", not C-contiguous");
+}
+
+bool is_c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
+
+// One table's index arrays (int32 or int64, 1-D, contiguous), checked and copied into a TableBatch.
+TableBatch table_batch(const std::string& table, const py::array& indices, const py::array& offsets,
+                       const std::optional<py::array>& weights) {
+  const bool i32 = indices.dtype().is(py::dtype::of<std::int32_t>());
+  const bool i64 = indices.dtype().is(py::dtype::of<std::int64_t>());
+  if (indices.ndim() != 1 || !is_c_contiguous(indices) || !(i32 || i64)) {
+    throw InvalidInput(fmt::format("table '{}': indices must be a contiguous 1-D int32 or int64 array, got {}", table,
+                                   describe(indices)));
+  }
+  if (offsets.ndim() != 1 || !is_c_contiguous(offsets) || !offsets.dtype().is(indices.dtype()) || offsets.size() < 1) {
+    throw InvalidInput(fmt::format("table '{}': offsets must be a contiguous 1-D array of the indices' dtype ({}) with "
+                                   "batch size + 1 entries, got {}",
+                                   table, py::str(indices.dtype()).cast<std::string>(), describe(offsets)));
+  }
+  TableBatch b;
+  b.index_type = i32 ? IndexType::kInt32 : IndexType::kInt64;
+  if (i32) {
+    const auto* ix = static_cast<const std::int32_t*>(indices.data());
+    const auto* of = static_cast<const std::int32_t*>(offsets.data());
+    b.indices32.assign(ix, ix + indices.size());
+    b.offsets32.assign(of, of + offsets.size());
+  } else {
+    const auto* ix = static_cast<const std::int64_t*>(indices.data());
+    const auto* of = static_cast<const std::int64_t*>(offsets.data());
+    b.indices64.assign(ix, ix + indices.size());
+    b.offsets64.assign(of, of + offsets.size());
+  }
+  if (weights) {
+    const py::array& w = *weights;
+    if (w.ndim() != 1 || !is_c_contiguous(w) || !w.dtype().is(py::dtype::of<float>())) {
+      throw InvalidInput(fmt::format("table '{}': per_sample_weights must be a contiguous 1-D float32 array, got {}",
+                                     table, describe(w)));
+    }
+    const auto* p = static_cast<const float*>(w.data());
+    b.weights.assign(p, p + w.size());
+  }
+  return b;
+}
+
+// A plan together with what it was made for, as Python sees it.
+struct PyPlan {
+  Plan plan;
+  ModelSpec model;
+  PlanPrediction prediction;
+  std::string describe() const { return describe_plan(plan, model, prediction); }
+};
+
+class EmbeddingBagCollection {
+ public:
+  // Tables given by the caller: kept alive, never copied.
+  EmbeddingBagCollection(const py::list& tables, const py::object& pooling, const std::optional<std::vector<std::string>>& names) {
+    model_.name = "python";
+    for (std::size_t t = 0; t < tables.size(); ++t) {
+      const std::string name = names && t < names->size() ? (*names)[t] : fmt::format("t{}", t);
+      py::array a = as_array(tables[t]);
+      const bool f32 = a.dtype().is(py::dtype::of<float>());
+      const bool f16 = a.dtype().kind() == 'f' && a.itemsize() == 2;
+      if (a.ndim() != 2 || !is_c_contiguous(a) || !(f32 || f16) || a.shape(0) < 1 || a.shape(1) < 1) {
+        throw InvalidInput(fmt::format("table '{}' (index {}): expected a C-contiguous [rows, dim] float32 or float16 "
+                                       "array, got {}", name, t, describe(a)));
+      }
+      TableSpec s;
+      s.name = name;
+      s.rows = a.shape(0);
+      s.dim = static_cast<int>(a.shape(1));
+      s.row_type = f32 ? RowType::kFp32 : RowType::kFp16;
+      s.pooling = pooling_for(pooling, t);
+      validate_table_spec(s);
+      model_.tables.push_back(s);
+      TableView v;
+      v.data = static_cast<const std::byte*>(a.data());
+      v.rows = s.rows;
+      v.dim = s.dim;
+      v.row_type = s.row_type;
+      v.row_stride = s.row_bytes();
+      views_.push_back(v);
+      keep_.push_back(a);
+    }
+    finish();
+  }
+
+  // Tables owned here, filled from a seed.
+  EmbeddingBagCollection(ModelSpec model, std::uint64_t seed) : model_(std::move(model)) {
+    for (const TableSpec& s : model_.tables) owned_.push_back(Table::random(s, seed));
+    for (const Table& t : owned_) views_.push_back(t.view());
+    finish();
+  }
+
+  static std::unique_ptr<EmbeddingBagCollection> from_preset(const std::string& name, std::optional<int> dim,
+                                                             std::optional<std::int64_t> max_rows, std::uint64_t seed) {
+    ModelSpec m = preset_model(name);
+    ModelOverrides o;
+    o.dim = dim;
+    o.max_rows = max_rows;
+    apply_overrides(m, o);
+    return std::make_unique<EmbeddingBagCollection>(std::move(m), seed);
+  }
+
+  static std::unique_ptr<EmbeddingBagCollection> from_specs(const py::list& specs, std::uint64_t seed) {
+    ModelSpec m;
+    m.name = "python";
+    for (std::size_t t = 0; t < specs.size(); ++t) {
+      const py::dict d = specs[t].cast<py::dict>();
+      TableSpec s;
+      s.name = d.contains("name") ? d["name"].cast<std::string>() : fmt::format("t{}", t);
+      if (!d.contains("rows") || !d.contains("dim")) {
+        throw InvalidInput(fmt::format("spec {} ('{}'): needs 'rows' and 'dim'", t, s.name));
+      }
+      s.rows = d["rows"].cast<std::int64_t>();
+      s.dim = d["dim"].cast<int>();
+      if (d.contains("row_type")) s.row_type = parse_row_type(d["row_type"].cast<std::string>());
+      if (d.contains("pooling")) s.pooling = parse_pooling(d["pooling"].cast<std::string>());
+      validate_table_spec(s);
+      m.tables.push_back(s);
+    }
+    return std::make_unique<EmbeddingBagCollection>(std::move(m), seed);
+  }
+
+  // Per-table CSR: indices[t], offsets[t] (B + 1 entries), optional per_sample_weights[t].
+  py::array forward(const py::list& indices, const py::list& offsets, const std::optional<py::list>& weights) {
+    const std::size_t n = model_.tables.size();
+    if (indices.size() != n || offsets.size() != n || (weights && weights->size() != n)) {
+      throw InvalidInput(fmt::format("forward: the collection has {} tables; got {} index arrays, {} offset arrays{}", n,
+                                     indices.size(), offsets.size(),
+                                     weights ? fmt::format(", {} weight arrays", weights->size()) : ""));
+    }
+    Batch batch;
+    for (std::size_t t = 0; t < n; ++t) {
+      std::optional<py::array> w;
+      if (weights && !(*weights)[t].is_none()) w = as_array((*weights)[t]);
+      batch.tables.push_back(
+          table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), w));
+    }
+    return run(std::move(batch));
+  }
+
+  // TorchRec's jagged layout: one values array; lengths per (table, sample), table-major, as
+  // [T * B] or [T, B]; optional weights beside values.
+  py::array forward_jagged(const py::object& values_obj, const py::object& lengths_obj, const std::optional<py::object>& weights_obj) {
+    const py::array values = as_array(values_obj);
+    py::array lengths = as_array(lengths_obj);
+    const std::size_t n = model_.tables.size();
+    if (lengths.ndim() == 2) {
+      if (static_cast<std::size_t>(lengths.shape(0)) != n) {
+        throw InvalidInput(fmt::format("forward_jagged: lengths has {} rows, the collection {} tables", lengths.shape(0), n));
+      }
+      lengths = lengths.attr("reshape")(-1).cast<py::array>();
+    }
+    if (lengths.ndim() != 1 || !is_c_contiguous(lengths) || lengths.dtype().kind() != 'i' || lengths.size() % n != 0) {
+      throw InvalidInput(fmt::format("forward_jagged: lengths must be an integer array of T * B = {} x B entries, got {}", n,
+                                     describe(lengths)));
+    }
+    const bool i32 = values.dtype().is(py::dtype::of<std::int32_t>());
+    if (values.ndim() != 1 || !is_c_contiguous(values) || !(i32 || values.dtype().is(py::dtype::of<std::int64_t>()))) {
+      throw InvalidInput(fmt::format("forward_jagged: values must be a contiguous 1-D int32 or int64 array, got {}",
+                                     describe(values)));
+    }
+    std::optional<py::array> weights;
+    if (weights_obj && !weights_obj->is_none()) weights = as_array(*weights_obj);
+    const py::ssize_t batch = lengths.size() / static_cast<py::ssize_t>(n);
+    const py::array_t<std::int64_t> len64 = lengths.attr("astype")("int64").cast<py::array_t<std::int64_t>>();
+    const std::int64_t* len = len64.data();
+    Batch b;
+    std::int64_t pos = 0;
+    for (std::size_t t = 0; t < n; ++t) {
+      std::vector<std::int64_t> offsets{0};
+      for (py::ssize_t s = 0; s < batch; ++s) {
+        const std::int64_t l = len[static_cast<py::ssize_t>(t) * batch + s];
+        if (l < 0) {
+          throw InvalidInput(fmt::format("forward_jagged: table '{}', sample {}: length {} is negative", model_.tables[t].name, s, l));
+        }
+        offsets.push_back(offsets.back() + l);
+      }
+      if (pos + offsets.back() > values.size()) {
+        throw InvalidInput(fmt::format("forward_jagged: lengths add up to more than the {} values (at table '{}')",
+                                       values.size(), model_.tables[t].name));
+      }
+      // This table's slice of values (and weights), as a CSR of its own.
+      const py::array idx = values[py::slice(pos, pos + offsets.back(), 1)];
+      std::optional<py::array> w;
+      if (weights) w = (*weights)[py::slice(pos, pos + offsets.back(), 1)];
+      py::array off = i32 ? py::array(py::array_t<std::int32_t>(py::cast(offsets))) : py::array(py::array_t<std::int64_t>(py::cast(offsets)));
+      b.tables.push_back(table_batch(model_.tables[t].name, py::array(idx.attr("copy")()), off,
+                                     w ? std::optional<py::array>(py::array(w->attr("copy")())) : std::nullopt));
+      pos += offsets.back();
+    }
+    if (pos != values.size()) {
+      throw InvalidInput(fmt::format("forward_jagged: lengths add up to {}, values has {}", pos, values.size()));
+    }
+    return run(std::move(b));
+  }
+
+  // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
+  PyPlan plan(const py::list& indices, const py::list& offsets, const std::string& profile, int cores,
+              const std::string& mapper, double min_gain) {
+    Batch batch;
+    for (std::size_t t = 0; t < model_.tables.size() && t < indices.size() && t < offsets.size(); ++t) {
+      batch.tables.push_back(table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), std::nullopt));
+    }
+    batch.batch_size = batch_size_of(batch);
+    runtime::check_table_count(model_, batch);
+    std::vector<std::optional<TableBatch>> repaired(model_.tables.size());
+    std::vector<BagsView> bags(model_.tables.size());
+    runtime::prepare_batch(model_, batch, BoundsPolicy::kError, repaired, bags);
+    const auto samples = sample_statistics(model_, batch);
+    MachineProfile p;
+    std::string source = profile;
+    if (source.empty()) {
+      if (const char* env = std::getenv("EMBFLOW_PROFILE"); env != nullptr && *env != 0) source = env;
+    }
+    if (source.empty()) {
+      CalibrateOptions o;
+      o.quick = true;
+      py::gil_scoped_release release;
+      p = calibrate_machine(o);
+    } else {
+      p = load_profile(source);
+    }
+    const CostModel cost(p);
+    PlannerOptions po;
+    po.cores = cores > 0 ? cores : std::min(p.cores, describe_machine().physical_cores);
+    po.min_gain = min_gain;
+    po.resident_budget = std::min(p.resident_budget, default_runner_options().resident_budget);
+    PyPlan out{make_plan(parse_mapper(mapper), model_, samples, cost, po), model_, {}};
+    out.prediction = cost.predict(out.plan, model_, samples);
+    return out;
+  }
+
+  // Runs forward on the plan's pinned workers from now on (None: the calling thread again).
+  void use_plan(const std::optional<PyPlan>& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    executor_.reset();
+    if (!p) return;
+    if (p->plan.model != model_.name || p->model.tables.size() != model_.tables.size()) {
+      throw InvalidInput("use_plan: the plan was made for another collection");
+    }
+    std::vector<const TableView*> ptrs;
+    for (const auto& v : views_) ptrs.push_back(&v);
+    py::gil_scoped_release release;
+    executor_ = std::make_unique<PlanExecutor>(model_, ptrs, p->plan, default_runner_options());
+    plan_batch_ = p->plan.batch_size;
+  }
+
+  std::size_t num_tables() const { return model_.tables.size(); }
+  std::vector<int> dims() const {
+    std::vector<int> d;
+    for (const auto& t : model_.tables) d.push_back(t.dim);
+    return d;
+  }
+  std::vector<std::int64_t> rows() const {
+    std::vector<std::int64_t> r;
+    for (const auto& t : model_.tables) r.push_back(t.rows);
+    return r;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> r;
+    for (const auto& t : model_.tables) r.push_back(t.name);
+    return r;
+  }
+
+ private:
+  static Pooling pooling_for(const py::object& pooling, std::size_t t) {
+    if (py::isinstance<py::str>(pooling)) return parse_pooling(pooling.cast<std::string>());
+    const auto list = pooling.cast<std::vector<std::string>>();
+    if (t >= list.size()) throw InvalidInput(fmt::format("pooling: {} entries for more tables", list.size()));
+    return parse_pooling(list[t]);
+  }
+
+  void finish() {
+    if (model_.tables.empty()) throw InvalidInput("an EmbeddingBagCollection needs at least one table");
+    std::vector<const TableView*> ptrs;
+    for (const auto& v : views_) ptrs.push_back(&v);
+    runner_ = std::make_unique<ModelRunner>(model_, ptrs, std::vector<Flow>(model_.tables.size(), Flow::kGather),
+                                            default_runner_options());
+  }
+
+  std::int64_t batch_size_of(const Batch& b) const {
+    std::int64_t size = -1;
+    for (std::size_t t = 0; t < b.tables.size(); ++t) {
+      const std::int64_t bags = b.tables[t].num_bags();
+      if (size >= 0 && bags != size) {
+        throw InvalidInput(fmt::format("table '{}' has {} bags, table '{}' {}: one batch size for all tables",
+                                       model_.tables[t].name, bags, model_.tables[0].name, size));
+      }
+      size = bags;
+    }
+    return std::max<std::int64_t>(size, 0);
+  }
+
+  py::array run(Batch batch) {
+    batch.batch_size = batch_size_of(batch);
+    const std::int64_t b = batch.batch_size;
+    const int total = model_.total_dim();
+    const bool same_dim = std::all_of(model_.tables.begin(), model_.tables.end(),
+                                      [&](const TableSpec& t) { return t.dim == model_.tables[0].dim; });
+    py::array_t<float> out = same_dim ? py::array_t<float>({static_cast<py::ssize_t>(b), static_cast<py::ssize_t>(model_.tables.size()),
+                                                            static_cast<py::ssize_t>(model_.tables[0].dim)})
+                                      : py::array_t<float>({static_cast<py::ssize_t>(b), static_cast<py::ssize_t>(total)});
+    float* data = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (executor_ && b == plan_batch_) {
+        executor_->run(batch, data);
+      } else {
+        runner_->run(batch, data);
+      }
+    }
+    return out;
+  }
+
+  ModelSpec model_;
+  std::vector<py::array> keep_;  // the caller's arrays, alive as long as this
+  std::vector<Table> owned_;
+  std::vector<TableView> views_;
+  std::unique_ptr<ModelRunner> runner_;  // the calling thread (not thread-safe: mu_)
+  std::unique_ptr<PlanExecutor> executor_;
+  std::int64_t plan_batch_ = -1;
+  std::mutex mu_;
+};
+
+}  // namespace
+}  // namespace embflow::python
+
+PYBIND11_MODULE(embflow, m) {
+  using namespace embflow;
+  using namespace embflow::python;
+  m.doc() = "embflow: pooled embedding look-ups (DLRM embedding layers) with the ICCD 2024 asymmetric data-flow planner";
+  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  static py::exception<InvalidInput> invalid(m, "InvalidInput", PyExc_ValueError);
+  static py::exception<IoError> io(m, "IoError", PyExc_OSError);
+  static py::exception<CapacityError> capacity(m, "CapacityError", PyExc_MemoryError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const InvalidInput& e) {
+      invalid(e.what());
+    } catch (const IoError& e) {
+      io(e.what());
+    } catch (const CapacityError& e) {
+      capacity(e.what());
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+
+  py::class_<PyPlan>(m, "Plan", "a mapping of tables to cores: every table's flow, split and cores")
+      .def("describe", &PyPlan::describe, "per core and per table tables, with predicted times and the imbalance")
+      .def("to_json", [](const PyPlan& p) { return plan_to_json(p.plan); })
+      .def("svg", [](const PyPlan& p) { return plan_svg(p.plan, p.model, p.prediction); }, "an SVG chart of per-core time")
+      .def_property_readonly("predicted_makespan", [](const PyPlan& p) { return p.prediction.makespan; }, "seconds per batch")
+      .def_property_readonly("mapper", [](const PyPlan& p) { return p.plan.mapper; })
+      .def_property_readonly("batch_size", [](const PyPlan& p) { return p.plan.batch_size; })
+      .def_property_readonly("notes", [](const PyPlan& p) { return p.plan.notes; })
+      .def("__repr__", [](const PyPlan& p) {
+        return fmt::format("<embflow.Plan {} on {} cores, batch {}, predicted {:.1f} us>", p.plan.mapper, p.plan.workers(),
+                           p.plan.batch_size, p.prediction.makespan * 1e6);
+      });
+
+  py::class_<EmbeddingBagCollection>(m, "EmbeddingBagCollection",
+                                     "tables of embeddings pooled by bag: sum or mean, optionally weighted")
+      .def(py::init<const py::list&, const py::object&, const std::optional<std::vector<std::string>>&>(), py::arg("tables"),
+           py::arg("pooling") = "sum", py::arg("names") = py::none(),
+           "from [rows, dim] float32 / float16 numpy arrays or CPU torch tensors, used in place (not copied)")
+      .def_static("from_preset", &EmbeddingBagCollection::from_preset, py::arg("name"), py::arg("dim") = py::none(),
+                  py::arg("max_rows") = py::none(), py::arg("seed") = 1,
+                  "criteo-kaggle, criteo-terabyte or dlrm-v2, random rows from the seed")
+      .def_static("from_specs", &EmbeddingBagCollection::from_specs, py::arg("specs"), py::arg("seed") = 1,
+                  "from dicts {'rows', 'dim', optional 'name', 'row_type', 'pooling'}, random rows from the seed")
+      .def("forward", &EmbeddingBagCollection::forward, py::arg("indices"), py::arg("offsets"),
+           py::arg("per_sample_weights") = py::none(),
+           "per-table CSR: lists of indices and offsets (B + 1 each, int32 or int64); returns float32 [B, T, E] "
+           "([B, sum of dims] when dims differ)")
+      .def("__call__", &EmbeddingBagCollection::forward, py::arg("indices"), py::arg("offsets"),
+           py::arg("per_sample_weights") = py::none())
+      .def("forward_jagged", &EmbeddingBagCollection::forward_jagged, py::arg("values"), py::arg("lengths"),
+           py::arg("weights") = py::none(),
+           "TorchRec's layout: one values array, lengths per (table, sample), table-major ([T * B] or [T, B])")
+      .def("plan", &EmbeddingBagCollection::plan, py::arg("indices"), py::arg("offsets"), py::arg("profile") = "",
+           py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10,
+           "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "
+           "one (default $EMBFLOW_PROFILE, else a quick calibration)")
+      .def("use_plan", &EmbeddingBagCollection::use_plan, py::arg("plan"),
+           "forward batches of the plan's size on its pinned workers (None: the calling thread)")
+      .def_property_readonly("num_tables", &EmbeddingBagCollection::num_tables)
+      .def_property_readonly("dims", &EmbeddingBagCollection::dims)
+      .def_property_readonly("rows", &EmbeddingBagCollection::rows)
+      .def_property_readonly("names", &EmbeddingBagCollection::names);
+}
