@@ -1,0 +1,167 @@
+"""embflow's Python module against torch.nn.EmbeddingBag, and its errors.
+
+Tolerance: embflow and torch both sum float32 rows, possibly in another order (SIMD chains), so
+results agree to a few ulps of the sum of absolute values; we allow 1e-5 relative to that sum.
+"""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import embflow
+
+torch = pytest.importorskip("torch")
+SEED = int(os.environ.get("EMBFLOW_TEST_SEED", "20241126"))
+
+
+def random_model(rng, tables=5):
+    dims = [int(rng.choice([1, 3, 8, 16, 17, 64]))] * tables
+    rows = [int(rng.integers(1, 5000)) for _ in range(tables)]
+    return [rng.standard_normal((r, d)).astype(np.float32) for r, d in zip(rows, dims)]
+
+
+def random_bags(rng, rows, batch, dtype, max_bag=6, empty=True):
+    lengths = rng.integers(0 if empty else 1, max_bag + 1, size=batch)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(dtype)
+    indices = rng.integers(0, rows, size=int(offsets[-1])).astype(dtype)
+    return indices, offsets
+
+
+def torch_bag(weight, indices, offsets, mode, weights=None):
+    bag = torch.nn.EmbeddingBag.from_pretrained(torch.from_numpy(weight), mode=mode)
+    psw = None if weights is None else torch.from_numpy(weights)
+    return bag(torch.from_numpy(indices.astype(np.int64)), torch.from_numpy(offsets[:-1].astype(np.int64)),
+               per_sample_weights=psw).numpy()
+
+
+def assert_close(out, ref, weight, indices, offsets, weights=None):
+    # Bound per bag: 1e-5 * sum of |w * row| over the bag (plus a floor for empty bags).
+    w = np.ones(len(indices), np.float32) if weights is None else np.abs(weights)
+    bound = np.zeros_like(ref)
+    for b in range(len(offsets) - 1):
+        s, e = offsets[b], offsets[b + 1]
+        if e > s:
+            bound[b] = (w[s:e, None] * np.abs(weight[indices[s:e]])).sum(axis=0)
+    np.testing.assert_array_less(np.abs(out - ref), 1e-5 * bound + 1e-30, err_msg=f"seed {SEED}")
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_equals_torch_embedding_bag(dtype, mode):
+    rng = np.random.default_rng(SEED)
+    for _ in range(4):
+        tables = random_model(rng)
+        ebc = embflow.EmbeddingBagCollection(tables, pooling=mode)
+        batch = int(rng.integers(1, 300))
+        bags = [random_bags(rng, t.shape[0], batch, dtype) for t in tables]
+        out = ebc.forward([b[0] for b in bags], [b[1] for b in bags])
+        assert out.shape == (batch, len(tables), tables[0].shape[1])
+        for t, (w, (ix, off)) in enumerate(zip(tables, bags)):
+            assert_close(out[:, t], torch_bag(w, ix, off, mode), w, ix, off)
+
+
+def test_weighted_sum_equals_torch():
+    rng = np.random.default_rng(SEED + 1)
+    tables = random_model(rng, 3)
+    ebc = embflow.EmbeddingBagCollection(tables)
+    bags = [random_bags(rng, t.shape[0], 64, np.int64) for t in tables]
+    weights = [rng.uniform(0, 2, size=len(b[0])).astype(np.float32) for b in bags]
+    out = ebc.forward([b[0] for b in bags], [b[1] for b in bags], per_sample_weights=weights)
+    for t, (w, (ix, off)) in enumerate(zip(tables, bags)):
+        assert_close(out[:, t], torch_bag(w, ix, off, "sum", weights[t]), w, ix, off, weights[t])
+
+
+def test_empty_bags_give_zeros_and_tensors_are_not_copied():
+    weight = torch.randn(10, 8)
+    ebc = embflow.EmbeddingBagCollection([weight])
+    out = ebc.forward([np.array([3], np.int64)], [np.array([0, 0, 1, 1], np.int64)])
+    assert np.all(out[0] == 0) and np.all(out[2] == 0)
+    np.testing.assert_array_equal(out[1, 0], weight[3].numpy())
+    weight[3] += 1.0  # the collection reads the tensor's own memory
+    out2 = ebc.forward([np.array([3], np.int64)], [np.array([0, 0, 1, 1], np.int64)])
+    np.testing.assert_array_equal(out2[1, 0], weight[3].numpy())
+
+
+def test_jagged_layout_matches_csr():
+    rng = np.random.default_rng(SEED + 2)
+    tables = [rng.standard_normal((100, 16)).astype(np.float32) for _ in range(3)]
+    ebc = embflow.EmbeddingBagCollection(tables)
+    batch = 32
+    lengths = rng.integers(0, 5, size=(3, batch))
+    values = np.concatenate([rng.integers(0, 100, size=int(l.sum())) for l in lengths]).astype(np.int64)
+    jagged = ebc.forward_jagged(values, lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths.sum(axis=1))])
+    csr = ebc.forward([values[starts[t]:starts[t + 1]] for t in range(3)],
+                      [np.concatenate([[0], np.cumsum(lengths[t])]).astype(np.int64) for t in range(3)])
+    np.testing.assert_array_equal(jagged, csr)
+    np.testing.assert_array_equal(ebc.forward_jagged(values, lengths.reshape(-1)), csr)
+
+
+def test_presets_specs_and_different_dims():
+    ebc = embflow.EmbeddingBagCollection.from_preset("criteo-kaggle", dim=8, max_rows=1000)
+    assert ebc.num_tables == 26 and set(ebc.dims) == {8} and max(ebc.rows) == 1000
+    specs = embflow.EmbeddingBagCollection.from_specs([{"rows": 10, "dim": 4}, {"rows": 20, "dim": 6, "pooling": "mean"}])
+    out = specs.forward([np.array([1], np.int32), np.array([2], np.int32)],
+                        [np.array([0, 1], np.int32), np.array([0, 1], np.int32)])
+    assert out.shape == (1, 10)  # dims differ: [B, sum of dims]
+
+
+def test_bad_input_raises_clear_errors():
+    ebc = embflow.EmbeddingBagCollection([np.zeros((10, 4), np.float32)], names=["users"])
+    off = np.array([0, 2], np.int64)
+    with pytest.raises(ValueError, match="users.*index 10.*out of range"):
+        ebc.forward([np.array([1, 10], np.int64)], [off])
+    with pytest.raises(ValueError, match="users.*-1"):
+        ebc.forward([np.array([1, -1], np.int64)], [off])
+    with pytest.raises(ValueError, match="int32 or int64"):
+        ebc.forward([np.array([1.0, 2.0])], [off])
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        ebc.forward([np.arange(4, dtype=np.int64)[::2]], [off])
+    with pytest.raises(ValueError, match="dtype"):
+        ebc.forward([np.array([1, 2], np.int64)], [off.astype(np.int32)])
+    with pytest.raises(ValueError, match="1 tables"):
+        ebc.forward([np.array([1], np.int64)] * 2, [off] * 2)
+    with pytest.raises(ValueError, match="float32"):
+        ebc.forward([np.array([1, 2], np.int64)], [off], per_sample_weights=[np.ones(2)])
+    with pytest.raises(ValueError, match="float32 or float16"):
+        embflow.EmbeddingBagCollection([np.zeros((10, 4), np.float64)])
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        embflow.EmbeddingBagCollection([np.zeros((4, 10), np.float32).T])
+    assert issubclass(embflow.InvalidInput, ValueError)
+
+
+def test_plan_and_pinned_workers_give_the_same_result():
+    rng = np.random.default_rng(SEED + 3)
+    tables = [rng.standard_normal((int(r), 16)).astype(np.float32) for r in (50, 5000, 200000, 30)]
+    ebc = embflow.EmbeddingBagCollection(tables)
+    bags = [random_bags(rng, t.shape[0], 128, np.int64) for t in tables]
+    ix, off = [b[0] for b in bags], [b[1] for b in bags]
+    plan = ebc.plan(ix, off, profile="server-16-core", cores=1, min_gain=0.0)
+    assert "core" in plan.describe() and plan.predicted_makespan > 0 and plan.to_json().startswith("{")
+    single = ebc.forward(ix, off)
+    ebc.use_plan(plan)
+    np.testing.assert_allclose(ebc.forward(ix, off), single, rtol=1e-5, atol=1e-6)
+    ebc.use_plan(None)
+
+
+def test_several_python_threads():
+    rng = np.random.default_rng(SEED + 4)
+    tables = [rng.standard_normal((1000, 32)).astype(np.float32) for _ in range(4)]
+    ebc = embflow.EmbeddingBagCollection(tables)
+    bags = [random_bags(rng, 1000, 256, np.int64) for _ in tables]
+    ix, off = [b[0] for b in bags], [b[1] for b in bags]
+    expected = ebc.forward(ix, off)
+    errors = []
+
+    def work():
+        for _ in range(20):
+            if not np.array_equal(ebc.forward(ix, off), expected):
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
