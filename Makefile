@@ -34,8 +34,7 @@ bench: build
 	./$(BUILD)/embflow bench --out docs/bench
 
 compare-torch: build
-	@./scripts/install-deps.sh --python
-	$(PYTHON) bench/compare_torch.py --embflow ./$(BUILD)/embflow
+	PYTHONPATH=$(BUILD)/python $(PYTHON) bench/compare_torch.py
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

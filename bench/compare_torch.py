@@ -1,100 +1,29 @@
 #!/usr/bin/env python3
-"""embflow vs torch.nn.EmbeddingBag on the same saved indices, side by side in one run.
+"""embflow's Python module vs torch.nn.EmbeddingBag, in one process, on the same tensors.
 
-For every configuration, in R rounds (interleaved so that drift hits both sides alike):
-  1. `embflow run --strategy best` (one pinned thread) generates the batches, saves them, and times
-     itself (median over its iterations, distinct batches in turn);
-  2. this process times, on the *same saved indices*, with one torch thread pinned to the same core:
-     (a) a loop of one nn.EmbeddingBag per table (what DLRM code does),
-     (b) one nn.EmbeddingBag over the concatenated tables (TorchRec-style one call).
+Per configuration (model, dim, batch, distribution) and thread count (1 and all cores), in
+interleaved rounds, on the same table memory (one float32 tensor; embflow reads torch's per-table
+views in place) and the same index arrays:
+  (a) loop:       one nn.EmbeddingBag per table (what DLRM code does)
+  (b) concat:     one nn.EmbeddingBag over the concatenated tables (TorchRec-style one call)
+  (c) symmetric:  embflow, every table's batch split evenly over the cores (the paper's baseline)
+  (d) plan:       embflow, the asymmetric planner's plan (--profile, default $EMBFLOW_PROFILE or a
+                  quick calibration)
 Torch is not charged for any layout change: (a) stops at its T outputs of [B, E], (b) at its
-[T*B, E] output; embflow writes the final [B, T, E].
-
-Prints a Markdown table of medians, spreads (p90-p10 over rounds, relative) and ratios, which goes
-into docs/BENCHMARKS.md. Usage:
-  /usr/bin/python3 bench/compare_torch.py --embflow build/embflow [--quick] [--rounds 3]
-Use Debian's /usr/bin/python3 (python3-torch); another python3 on PATH may lack torch.
+[T*B, E]; embflow returns the final [B, T, E]. Prints a Markdown table of medians, spreads
+(p90-p10 over all timed batches, relative) and ratios. Usage:
+  PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 import torch
 
-
-def load_batches(directory):
-    """The saved workload: a list of batches, each a list of (offsets, indices) per table."""
-    dirs = [directory] if os.path.exists(os.path.join(directory, "workload.json")) else sorted(
-        os.path.join(directory, d) for d in os.listdir(directory) if d.startswith("batch"))
-    batches = []
-    for d in dirs:
-        with open(os.path.join(d, "workload.json")) as f:
-            manifest = json.load(f)
-        tables = []
-        for t in manifest["tables"]:
-            offsets = torch.from_numpy(np.load(os.path.join(d, t["offsets"])).astype(np.int64))
-            indices = torch.from_numpy(np.load(os.path.join(d, t["indices"])).astype(np.int64))
-            tables.append((offsets, indices))
-        batches.append(tables)
-    return batches
-
-
-def model_rows(preset, max_rows):
-    here = os.path.dirname(os.path.abspath(__file__))
-    name = {"criteo-kaggle": "criteo_kaggle", "criteo-terabyte": "criteo_terabyte", "dlrm-v2": "dlrm_v2"}[preset]
-    with open(os.path.join(here, "..", "models", name + ".json")) as f:
-        rows = json.load(f)["rows"]
-    return [min(r, max_rows) if max_rows else r for r in rows]
-
-
-class TorchPeer:
-    """(a) one EmbeddingBag per table and (b) one EmbeddingBag over all tables, same shapes."""
-
-    def __init__(self, rows, dim):
-        self.rows = rows
-        self.base = np.cumsum([0] + rows[:-1]).tolist()
-        total = sum(rows)
-        weight = torch.empty(total, dim).fill_(0.01)  # touched: no page faults while timing
-        self.concat = torch.nn.EmbeddingBag(total, dim, mode="sum", _weight=weight)
-        # The per-table modules share the concatenated storage (views, no copy): one copy in memory.
-        self.bags = [torch.nn.EmbeddingBag(r, dim, mode="sum", _weight=weight[b:b + r])
-                     for r, b in zip(rows, self.base)]
-
-    def concat_inputs(self, batch):
-        """One flat input for (b): indices shifted by each table's first row, offsets of T*B bags."""
-        indices, offsets, start = [], [], 0
-        for (off, idx), base in zip(batch, self.base):
-            indices.append(idx + base)
-            offsets.append(off[:-1] + start)
-            start += int(idx.numel())
-        return torch.cat(indices), torch.cat(offsets)
-
-    @torch.no_grad()
-    def time_loop(self, batches, iters):
-        samples = []
-        for i in range(iters):
-            batch = batches[i % len(batches)]
-            t0 = time.perf_counter()
-            for bag, (off, idx) in zip(self.bags, batch):
-                bag(idx, off[:-1])
-            samples.append(time.perf_counter() - t0)
-        return statistics.median(samples)
-
-    @torch.no_grad()
-    def time_concat(self, flat, iters):
-        samples = []
-        for i in range(iters):
-            idx, off = flat[i % len(flat)]
-            t0 = time.perf_counter()
-            self.concat(idx, off)
-            samples.append(time.perf_counter() - t0)
-        return statistics.median(samples)
+import embflow
 
 
 def spread(values):
@@ -104,74 +33,114 @@ def spread(values):
     return (q[-1] - q[0]) / statistics.median(values)
 
 
-def run_config(args, cfg, workdir):
-    name = "{model} dim {dim} batch {batch} bag {bag} {dist}".format(**cfg)
-    wl = os.path.join(workdir, name.replace(" ", "_").replace(":", ""))
-    common = [args.embflow, "run", "--model", cfg["model"], "--dim", str(cfg["dim"]), "--batch", str(cfg["batch"]),
-              "--bag-size", str(cfg["bag"]), "--dist", cfg["dist"], "--core", str(args.core)]
-    if cfg["max_rows"]:
-        common += ["--max-rows", str(cfg["max_rows"])]
-    rows = model_rows(cfg["model"], cfg["max_rows"])
-    peer = TorchPeer(rows, cfg["dim"])
-    res = {"embflow": [], "loop": [], "concat": [], "floor": None}
-    batches = flat = flows = None
-    iters = args.iters if cfg["batch"] <= 8192 else max(3, args.iters // 3)
-    for r in range(args.rounds):
-        out_json = os.path.join(workdir, "result.json")
-        cmd = common + ["--iters", str(iters), "--json", out_json]
-        if r == 0:  # measure every flow on every table, keep the best per table, save the indices
-            cmd += ["--strategy", "best", "--save-workload", wl]
-        else:       # the same per-table flows on the same saved indices
-            cmd += ["--strategy", "table-flows", "--table-flows", ",".join(flows), "--load-workload", wl]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        with open(out_json) as f:
-            doc = json.load(f)
-        res["embflow"].append(doc["results"][0]["median_s"])
-        flows = doc["results"][0]["flows"]
-        res["floor"] = doc["floor_s"]
-        if batches is None:
-            batches = load_batches(wl)
-            flat = [peer.concat_inputs(b) for b in batches]
-            peer.time_loop(batches, 2)  # warm-up: first calls fault in torch's buffers
-            peer.time_concat(flat, 2)
-        res["loop"].append(peer.time_loop(batches, iters))
-        res["concat"].append(peer.time_concat(flat, iters))
-        print(f"  {name} round {r}: embflow {res['embflow'][-1]*1e6:.0f} us, torch loop {res['loop'][-1]*1e6:.0f} us, "
-              f"torch concat {res['concat'][-1]*1e6:.0f} us", file=sys.stderr)
-    del peer
-    return name, res
+class Setup:
+    """One model's tables in one torch tensor; torch modules and an embflow collection over it."""
+
+    def __init__(self, model, dim, max_rows):
+        self.spec = embflow.preset(model, dim=dim, max_rows=max_rows)
+        rows = [t["rows"] for t in self.spec]
+        self.base = np.cumsum([0] + rows[:-1]).tolist()
+        weight = torch.rand(sum(rows), dim) * 0.02 - 0.01  # written: no page faults while timing
+        self.concat = torch.nn.EmbeddingBag(sum(rows), dim, mode="sum", _weight=weight)
+        views = [weight[b:b + r] for r, b in zip(rows, self.base)]
+        self.bags = [torch.nn.EmbeddingBag(r, dim, mode="sum", _weight=v) for r, v in zip(rows, views)]
+        self.ebc = embflow.EmbeddingBagCollection(views, names=[t["name"] for t in self.spec],
+                                                  bag_sizes=[t["bag_size"] for t in self.spec])
+
+    def batches(self, batch, dist, count):
+        out = []
+        for k in range(count):
+            ix, off = self.ebc.generate(batch, dist, seed=1000 + k)
+            t_ix = [torch.from_numpy(i) for i in ix]
+            t_off = [torch.from_numpy(o[:-1]) for o in off]
+            flat_ix = torch.cat([i + b for i, b in zip(t_ix, self.base)])
+            starts = np.cumsum([0] + [len(i) for i in ix[:-1]])
+            flat_off = torch.cat([o + s for o, s in zip(t_off, starts.tolist())])
+            out.append(dict(ix=ix, off=off, t_ix=t_ix, t_off=t_off, flat=(flat_ix, flat_off)))
+        return out
+
+
+def run(setup, batch, dist, cores, profile, rounds, iters, count):
+    torch.set_num_threads(cores)
+    data = setup.batches(batch, dist, count)
+    sample = setup.ebc.generate(batch, dist, seed=7)
+    plans = {
+        "symmetric": setup.ebc.plan(sample[0], sample[1], profile=profile, cores=cores, mapper="symmetric"),
+        "plan": setup.ebc.plan(sample[0], sample[1], profile=profile, cores=cores, mapper="asymmetric"),
+    }
+
+    @torch.no_grad()
+    def loop(d):
+        for bag, i, o in zip(setup.bags, d["t_ix"], d["t_off"]):
+            bag(i, o)
+
+    @torch.no_grad()
+    def concat(d):
+        setup.concat(*d["flat"])
+
+    def embflow_with(name):
+        def f(d):
+            setup.ebc.forward(d["ix"], d["off"])
+        return name, f
+
+    methods = [("loop", loop), ("concat", concat), embflow_with("symmetric"), embflow_with("plan")]
+    times = {name: [] for name, _ in methods}
+    k = 0
+    for r in range(rounds):
+        order = methods if r % 2 == 0 else methods[::-1]  # no method always follows the same one
+        for name, fn in order:
+            if name in plans:
+                setup.ebc.use_plan(plans[name])
+            fn(data[k % count])  # untimed
+            k += 1
+            for _ in range(iters):
+                d = data[k % count]
+                k += 1
+                t0 = time.perf_counter()
+                fn(d)
+                times[name].append(time.perf_counter() - t0)
+    setup.ebc.use_plan(None)
+    return times, plans["plan"]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--embflow", default="build/embflow")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--iters", type=int, default=10)
-    p.add_argument("--core", type=int, default=0)
-    p.add_argument("--quick", action="store_true", help="row-capped tables, batch 2048 only")
+    p.add_argument("--profile", default="", help="machine profile for embflow's planner")
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--quick", action="store_true", help="row-capped criteo-kaggle, batch 2048, one distribution")
     args = p.parse_args()
-    torch.set_num_threads(1)
-    os.sched_setaffinity(0, {args.core})  # the same core embflow pins itself to
-
-    configs = []
-    for dim in (16, 64):
-        for batch in ((2048,) if args.quick else (2048, 65536)):
-            for bag in (1, 20):
-                for dist in ("uniform", "zipf:1.05"):
-                    configs.append(dict(model="criteo-kaggle", dim=dim, batch=batch, bag=bag, dist=dist,
-                                        max_rows=100000 if args.quick else 0))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread; embflow one pinned thread; core {args.core}")
+    all_cores = len(os.sched_getaffinity(0))
+    threads = sorted({1, all_cores})
+    if args.quick:
+        configs = [("criteo-kaggle", 16, 100000, 2048, "uniform")]
+    else:
+        configs = [(m, d, cap, b, dist)
+                   for m, d, cap in (("criteo-kaggle", 16, None), ("criteo-kaggle", 64, None), ("dlrm-v2", 128, 2000000))
+                   for b in (2048, 65536) for dist in ("uniform", "zipf:1.05")]
+    print(f"torch {torch.__version__}; embflow module; threads {threads}; "
+          f"{args.rounds} rounds x {args.iters} batches per method, interleaved")
     print()
-    print("| configuration | embflow us | spread | torch loop us | spread | torch concat us | spread | "
-          "loop / embflow | concat / embflow | embflow / floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    with tempfile.TemporaryDirectory() as workdir:
-        for cfg in configs:
-            name, r = run_config(args, cfg, workdir)
-            e, lo, co = (statistics.median(r[k]) for k in ("embflow", "loop", "concat"))
-            print(f"| {name} | {e*1e6:.0f} | {spread(r['embflow'])*100:.0f}% | {lo*1e6:.0f} | {spread(r['loop'])*100:.0f}% | "
-                  f"{co*1e6:.0f} | {spread(r['concat'])*100:.0f}% | {lo/e:.2f} | {co/e:.2f} | {e/r['floor']:.2f} |",
+    print("| configuration | threads | (a) loop us | (b) concat us | (c) embflow symmetric us | (d) embflow plan us | "
+          "(a)/(d) | (b)/(d) | (c)/(d) | spreads a/b/c/d |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    setup, key = None, None
+    for model, dim, cap, batch, dist in configs:
+        if key != (model, dim, cap):
+            setup, key = None, (model, dim, cap)
+            setup = Setup(model, dim, cap)
+        count = 8 if batch <= 8192 else 2
+        for cores in threads:
+            iters = args.iters if batch <= 8192 else max(2, args.iters // 2)
+            t, plan = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count)
+            m = {k: statistics.median(v) for k, v in t.items()}
+            name = f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"
+            print(f"| {name} | {cores} | {m['loop']*1e6:.0f} | {m['concat']*1e6:.0f} | {m['symmetric']*1e6:.0f} | "
+                  f"{m['plan']*1e6:.0f} | {m['loop']/m['plan']:.2f} | {m['concat']/m['plan']:.2f} | "
+                  f"{m['symmetric']/m['plan']:.2f} | "
+                  + "/".join(f"{spread(t[k])*100:.0f}%" for k in ("loop", "concat", "symmetric", "plan")) + " |",
                   flush=True)
+            print(f"  plan: {plan}; {' '.join(plan.notes)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
 #include "embflow/runner.h"
 #include "embflow/table.h"
 #include "embflow/topology.h"
+#include "embflow/workload.h"
 #include "runtime/batch_prep.h"
 
 namespace py = pybind11;
@@ -97,7 +98,8 @@ struct PyPlan {
 class EmbeddingBagCollection {
  public:
   // Tables given by the caller: kept alive, never copied.
-  EmbeddingBagCollection(const py::list& tables, const py::object& pooling, const std::optional<std::vector<std::string>>& names) {
+  EmbeddingBagCollection(const py::list& tables, const py::object& pooling, const std::optional<std::vector<std::string>>& names,
+                         const std::optional<std::vector<std::pair<int, int>>>& bag_sizes) {
     model_.name = "python";
     for (std::size_t t = 0; t < tables.size(); ++t) {
       const std::string name = names && t < names->size() ? (*names)[t] : fmt::format("t{}", t);
@@ -114,6 +116,7 @@ class EmbeddingBagCollection {
       s.dim = static_cast<int>(a.shape(1));
       s.row_type = f32 ? RowType::kFp32 : RowType::kFp16;
       s.pooling = pooling_for(pooling, t);
+      if (bag_sizes && t < bag_sizes->size()) s.bag_size = {(*bag_sizes)[t].first, (*bag_sizes)[t].second};
       validate_table_spec(s);
       model_.tables.push_back(s);
       TableView v;
@@ -237,6 +240,39 @@ class EmbeddingBagCollection {
       throw InvalidInput(fmt::format("forward_jagged: lengths add up to {}, values has {}", pos, values.size()));
     }
     return run(std::move(b));
+  }
+
+  // A batch from embflow's generators (workload.h): per-table (indices, offsets) numpy arrays.
+  py::tuple generate(std::int64_t batch_size, const std::string& dist, std::uint64_t seed, const std::string& index_type,
+                     std::optional<int> bag_size) {
+    ModelSpec m = model_;
+    if (bag_size) {
+      ModelOverrides o;
+      o.bag_size = BagSizeSpec{*bag_size, *bag_size};
+      apply_overrides(m, o);
+    }
+    WorkloadOptions w;
+    w.batch_size = batch_size;
+    w.distribution = Distribution::parse(dist);
+    w.seed = seed;
+    if (index_type != "int32" && index_type != "int64") throw InvalidInput("index_type must be int32 or int64");
+    w.index_type = index_type == "int32" ? IndexType::kInt32 : IndexType::kInt64;
+    Batch b;
+    {
+      py::gil_scoped_release release;
+      b = generate_batch(m, w);
+    }
+    py::list indices, offsets;
+    for (const TableBatch& t : b.tables) {
+      if (w.index_type == IndexType::kInt32) {
+        indices.append(py::array_t<std::int32_t>(static_cast<py::ssize_t>(t.indices32.size()), t.indices32.data()));
+        offsets.append(py::array_t<std::int32_t>(static_cast<py::ssize_t>(t.offsets32.size()), t.offsets32.data()));
+      } else {
+        indices.append(py::array_t<std::int64_t>(static_cast<py::ssize_t>(t.indices64.size()), t.indices64.data()));
+        offsets.append(py::array_t<std::int64_t>(static_cast<py::ssize_t>(t.offsets64.size()), t.offsets64.data()));
+      }
+    }
+    return py::make_tuple(indices, offsets);
   }
 
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
@@ -393,6 +429,26 @@ PYBIND11_MODULE(embflow, m) {
     }
   });
 
+  m.def(
+      "preset",
+      [](const std::string& name, std::optional<int> dim, std::optional<std::int64_t> max_rows) {
+        ModelSpec spec = preset_model(name);
+        ModelOverrides o;
+        o.dim = dim;
+        o.max_rows = max_rows;
+        apply_overrides(spec, o);
+        py::list out;
+        for (const TableSpec& t : spec.tables) {
+          py::dict d;
+          d["name"] = t.name, d["rows"] = t.rows, d["dim"] = t.dim, d["pooling"] = std::string(to_string(t.pooling));
+          d["bag_size"] = py::make_tuple(t.bag_size.min, t.bag_size.max);
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("name"), py::arg("dim") = py::none(), py::arg("max_rows") = py::none(),
+      "a built-in model's tables as dicts (name, rows, dim, pooling, bag_size): criteo-kaggle, criteo-terabyte, dlrm-v2");
+
   py::class_<PyPlan>(m, "Plan", "a mapping of tables to cores: every table's flow, split and cores")
       .def("describe", &PyPlan::describe, "per core and per table tables, with predicted times and the imbalance")
       .def("to_json", [](const PyPlan& p) { return plan_to_json(p.plan); })
@@ -408,9 +464,11 @@ PYBIND11_MODULE(embflow, m) {
 
   py::class_<EmbeddingBagCollection>(m, "EmbeddingBagCollection",
                                      "tables of embeddings pooled by bag: sum or mean, optionally weighted")
-      .def(py::init<const py::list&, const py::object&, const std::optional<std::vector<std::string>>&>(), py::arg("tables"),
-           py::arg("pooling") = "sum", py::arg("names") = py::none(),
-           "from [rows, dim] float32 / float16 numpy arrays or CPU torch tensors, used in place (not copied)")
+      .def(py::init<const py::list&, const py::object&, const std::optional<std::vector<std::string>>&,
+                    const std::optional<std::vector<std::pair<int, int>>>&>(),
+           py::arg("tables"), py::arg("pooling") = "sum", py::arg("names") = py::none(), py::arg("bag_sizes") = py::none(),
+           "from [rows, dim] float32 / float16 numpy arrays or CPU torch tensors, used in place (not copied); "
+           "bag_sizes: (min, max) per table, for generate()")
       .def_static("from_preset", &EmbeddingBagCollection::from_preset, py::arg("name"), py::arg("dim") = py::none(),
                   py::arg("max_rows") = py::none(), py::arg("seed") = 1,
                   "criteo-kaggle, criteo-terabyte or dlrm-v2, random rows from the seed")
@@ -425,6 +483,10 @@ PYBIND11_MODULE(embflow, m) {
       .def("forward_jagged", &EmbeddingBagCollection::forward_jagged, py::arg("values"), py::arg("lengths"),
            py::arg("weights") = py::none(),
            "TorchRec's layout: one values array, lengths per (table, sample), table-major ([T * B] or [T, B])")
+      .def("generate", &EmbeddingBagCollection::generate, py::arg("batch_size"), py::arg("dist") = "uniform",
+           py::arg("seed") = 1, py::arg("index_type") = "int64", py::arg("bag_size") = py::none(),
+           "a batch from embflow's generators: (indices, offsets) lists; dist: uniform, zipf:A, hotset:F:P, "
+           "hot-rows:K, heavy-table:L")
       .def("plan", &EmbeddingBagCollection::plan, py::arg("indices"), py::arg("offsets"), py::arg("profile") = "",
            py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10,
            "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "
