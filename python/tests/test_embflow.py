@@ -98,6 +98,22 @@ def test_jagged_layout_matches_csr():
     np.testing.assert_array_equal(ebc.forward_jagged(values, lengths.reshape(-1)), csr)
 
 
+def test_out_parameter_is_written_in_place():
+    rng = np.random.default_rng(SEED + 5)
+    tables = [rng.standard_normal((100, 8)).astype(np.float32) for _ in range(2)]
+    ebc = embflow.EmbeddingBagCollection(tables)
+    ix = [np.array([1, 2, 3], np.int64)] * 2
+    off = [np.array([0, 1, 3], np.int64)] * 2
+    out = np.full((2, 2, 8), np.nan, np.float32)
+    result = ebc.forward(ix, off, out=out)
+    assert result is out or np.shares_memory(result, out)
+    np.testing.assert_array_equal(out, ebc.forward(ix, off))
+    with pytest.raises(ValueError, match="out must be"):
+        ebc.forward(ix, off, out=np.empty((2, 2, 8), np.float64))
+    with pytest.raises(ValueError, match="out must be"):
+        ebc.forward(ix, off, out=np.empty((3, 2, 8), np.float32))
+
+
 def test_presets_specs_and_different_dims():
     ebc = embflow.EmbeddingBagCollection.from_preset("criteo-kaggle", dim=8, max_rows=1000)
     assert ebc.num_tables == 26 and set(ebc.dims) == {8} and max(ebc.rows) == 1000
