@@ -12,7 +12,9 @@ views in place) and the same index arrays:
 Torch is not charged for any layout change: (a) stops at its T outputs of [B, E], (b) at its
 [T*B, E]; embflow writes the final [B, T, E], into one output array allocated once (`out=`), as a
 serving loop would; torch allocates its outputs per call, as nn.EmbeddingBag does (its loop's
-[B, E] blocks come back from malloc's heap; the concat's one large block does not). Prints a Markdown table of medians, spreads
+[B, E] blocks come back from malloc's heap; the concat's one large block does not). The floor is
+the engine issue's roofline floor (per table: the lower of its look-ups at the measured random-
+gather rate and one pass over it; summed) divided by the thread count. Prints a Markdown table of medians, spreads
 (p90-p10 over all timed batches, relative) and ratios. Usage:
   PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE]
 """
@@ -113,7 +115,8 @@ def run(setup, batch, dist, cores, profile, rounds, iters, count):
                 fn(d)
                 times[name].append(time.perf_counter() - t0)
     setup.ebc.use_plan(None)
-    return times, plans["plan"]
+    floor = statistics.median(setup.ebc.roofline_floor(d["ix"], d["off"], cores) for d in data)
+    return times, plans["plan"], floor
 
 
 def main():
@@ -135,8 +138,8 @@ def main():
           f"{args.rounds} rounds x {args.iters} batches per method, interleaved")
     print()
     print("| configuration | threads | (a) loop us | (b) concat us | (c) embflow symmetric us | (d) embflow plan us | "
-          "(a)/(d) | (b)/(d) | (c)/(d) | spreads a/b/c/d |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "(a)/(d) | (b)/(d) | (c)/(d) | (d)/floor | spreads a/b/c/d |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     setup, key = None, None
     for model, dim, cap, batch, dist in configs:
         if key != (model, dim, cap):
@@ -145,12 +148,12 @@ def main():
         count = 8 if batch <= 8192 else 2
         for cores in threads:
             iters = args.iters if batch <= 8192 else max(2, args.iters // 2)
-            t, plan = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count)
+            t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count)
             m = {k: statistics.median(v) for k, v in t.items()}
             name = f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"
             print(f"| {name} | {cores} | {m['loop']*1e6:.0f} | {m['concat']*1e6:.0f} | {m['symmetric']*1e6:.0f} | "
                   f"{m['plan']*1e6:.0f} | {m['loop']/m['plan']:.2f} | {m['concat']/m['plan']:.2f} | "
-                  f"{m['symmetric']/m['plan']:.2f} | "
+                  f"{m['symmetric']/m['plan']:.2f} | {m['plan']/floor:.2f} | "
                   + "/".join(f"{spread(t[k])*100:.0f}%" for k in ("loop", "concat", "symmetric", "plan")) + " |",
                   flush=True)
             print(f"  plan: {plan}; {' '.join(plan.notes)}", file=sys.stderr)

@@ -15,6 +15,7 @@
 #include "embflow/calibrate.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
+#include "embflow/measure.h"
 #include "embflow/plan_report.h"
 #include "embflow/planner.h"
 #include "embflow/runner.h"
@@ -277,6 +278,28 @@ class EmbeddingBagCollection {
     return py::make_tuple(indices, offsets);
   }
 
+  // The roofline floor of a batch (engine issue's definition: per table, the lower of its look-ups
+  // at this machine's measured random-gather rate for a table of its size and one sequential pass
+  // over it; summed), divided by `cores` for a batch spread over that many. Seconds. Each table's
+  // roofline is measured on its first call (seconds for a large model), then kept.
+  double roofline_floor(const py::list& indices, const py::list& offsets, int cores) {
+    Batch batch;
+    for (std::size_t t = 0; t < model_.tables.size() && t < indices.size() && t < offsets.size(); ++t) {
+      batch.tables.push_back(table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), std::nullopt));
+    }
+    runtime::check_table_count(model_, batch);
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (roofline_.empty()) {
+      for (const TableView& v : views_) roofline_.push_back(measure_roofline(v, default_runner_options().isa));
+    }
+    double floor = 0;
+    for (std::size_t t = 0; t < model_.tables.size(); ++t) {
+      floor += roofline_floor_seconds(batch.tables[t].num_indices(), model_.tables[t].bytes(), roofline_[t]);
+    }
+    return floor / std::max(cores, 1);
+  }
+
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
   PyPlan plan(const py::list& indices, const py::list& offsets, const std::string& profile, int cores,
               const std::string& mapper, double min_gain) {
@@ -426,6 +449,7 @@ class EmbeddingBagCollection {
   std::unique_ptr<ModelRunner> runner_;  // the calling thread (not thread-safe: mu_)
   std::unique_ptr<PlanExecutor> executor_;
   std::int64_t plan_batch_ = -1;
+  std::vector<RooflinePoint> roofline_;  // per table, measured on first use
   std::mutex mu_;
 };
 
@@ -512,6 +536,9 @@ PYBIND11_MODULE(embflow, m) {
            py::arg("seed") = 1, py::arg("index_type") = "int64", py::arg("bag_size") = py::none(),
            "a batch from embflow's generators: (indices, offsets) lists; dist: uniform, zipf:A, hotset:F:P, "
            "hot-rows:K, heavy-table:L")
+      .def("roofline_floor", &EmbeddingBagCollection::roofline_floor, py::arg("indices"), py::arg("offsets"),
+           py::arg("cores") = 1,
+           "seconds: the batch's roofline floor (docs/BENCHMARKS.md), divided by `cores`; tables measured on first call")
       .def("plan", &EmbeddingBagCollection::plan, py::arg("indices"), py::arg("offsets"), py::arg("profile") = "",
            py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10,
            "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "

@@ -181,3 +181,12 @@ def test_several_python_threads():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_roofline_floor_is_positive_and_shared_by_cores():
+    rng = np.random.default_rng(SEED + 6)
+    ebc = embflow.EmbeddingBagCollection([rng.standard_normal((4096, 16)).astype(np.float32)])
+    ix, off = ebc.generate(256)
+    one = ebc.roofline_floor(ix, off)
+    assert one > 0
+    assert ebc.roofline_floor(ix, off, cores=2) == pytest.approx(one / 2)
