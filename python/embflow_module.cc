@@ -5,7 +5,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -172,20 +171,7 @@ class EmbeddingBagCollection {
   // Per-table CSR: indices[t], offsets[t] (B + 1 entries), optional per_sample_weights[t].
   py::array forward(const py::list& indices, const py::list& offsets, const std::optional<py::list>& weights,
                     const std::optional<py::object>& out) {
-    const std::size_t n = model_.tables.size();
-    if (indices.size() != n || offsets.size() != n || (weights && weights->size() != n)) {
-      throw InvalidInput(fmt::format("forward: the collection has {} tables; got {} index arrays, {} offset arrays{}", n,
-                                     indices.size(), offsets.size(),
-                                     weights ? fmt::format(", {} weight arrays", weights->size()) : ""));
-    }
-    Batch batch;
-    for (std::size_t t = 0; t < n; ++t) {
-      std::optional<py::array> w;
-      if (weights && !(*weights)[t].is_none()) w = as_array((*weights)[t]);
-      batch.tables.push_back(
-          table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), w));
-    }
-    return run(std::move(batch), out);
+    return run(csr_batch("forward", indices, offsets, weights), out);
   }
 
   // TorchRec's jagged layout: one values array; lengths per (table, sample), table-major, as
@@ -283,11 +269,7 @@ class EmbeddingBagCollection {
   // over it; summed), divided by `cores` for a batch spread over that many. Seconds. Each table's
   // roofline is measured on its first call (seconds for a large model), then kept.
   double roofline_floor(const py::list& indices, const py::list& offsets, int cores) {
-    Batch batch;
-    for (std::size_t t = 0; t < model_.tables.size() && t < indices.size() && t < offsets.size(); ++t) {
-      batch.tables.push_back(table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), std::nullopt));
-    }
-    runtime::check_table_count(model_, batch);
+    const Batch batch = csr_batch("roofline_floor", indices, offsets, std::nullopt);
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(mu_);
     if (roofline_.empty()) {
@@ -303,21 +285,13 @@ class EmbeddingBagCollection {
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
   PyPlan plan(const py::list& indices, const py::list& offsets, const std::string& profile, int cores,
               const std::string& mapper, double min_gain) {
-    Batch batch;
-    for (std::size_t t = 0; t < model_.tables.size() && t < indices.size() && t < offsets.size(); ++t) {
-      batch.tables.push_back(table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), std::nullopt));
-    }
-    batch.batch_size = batch_size_of(batch);
-    runtime::check_table_count(model_, batch);
+    const Batch batch = csr_batch("plan", indices, offsets, std::nullopt);
     std::vector<std::optional<TableBatch>> repaired(model_.tables.size());
     std::vector<BagsView> bags(model_.tables.size());
     runtime::prepare_batch(model_, batch, BoundsPolicy::kError, repaired, bags);
     const auto samples = sample_statistics(model_, batch);
     MachineProfile p;
-    std::string source = profile;
-    if (source.empty()) {
-      if (const char* env = std::getenv("EMBFLOW_PROFILE"); env != nullptr && *env != 0) source = env;
-    }
+    const std::string source = profile_source(profile);
     if (source.empty()) {
       CalibrateOptions o;
       o.quick = true;
@@ -384,6 +358,25 @@ class EmbeddingBagCollection {
                                             default_runner_options());
   }
 
+  // Per-table CSR lists (one entry per table) as a Batch, its batch size set.
+  Batch csr_batch(const char* what, const py::list& indices, const py::list& offsets,
+                  const std::optional<py::list>& weights) const {
+    const std::size_t n = model_.tables.size();
+    if (indices.size() != n || offsets.size() != n || (weights && weights->size() != n)) {
+      throw InvalidInput(fmt::format("{}: the collection has {} tables; got {} index arrays, {} offset arrays{}", what, n,
+                                     indices.size(), offsets.size(),
+                                     weights ? fmt::format(", {} weight arrays", weights->size()) : ""));
+    }
+    Batch batch;
+    for (std::size_t t = 0; t < n; ++t) {
+      std::optional<py::array> w;
+      if (weights && !(*weights)[t].is_none()) w = as_array((*weights)[t]);
+      batch.tables.push_back(table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), w));
+    }
+    batch.batch_size = batch_size_of(batch);
+    return batch;
+  }
+
   std::int64_t batch_size_of(const Batch& b) const {
     std::int64_t size = -1;
     for (std::size_t t = 0; t < b.tables.size(); ++t) {
@@ -426,7 +419,7 @@ class EmbeddingBagCollection {
   }
 
   py::array run(Batch batch, const std::optional<py::object>& out_obj) {
-    batch.batch_size = batch_size_of(batch);
+    batch.batch_size = batch_size_of(batch);  // (forward_jagged's batches come without one)
     const std::int64_t b = batch.batch_size;
     py::array out = output(b, out_obj);
     float* data = static_cast<float*>(out.mutable_data());

@@ -73,6 +73,9 @@ std::pair<std::int64_t, std::int64_t> output_blocks(const ModelSpec& model, int 
 // another worker writes for the same bags. Row-range items write private partial sums: 0.
 std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model);
 
+// Bytes of a batch's whole output: float32 [B, sum of dims].
+double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size);
+
 // (busiest^4 + dram^4)^(1/4); `busiest` alone when dram_seconds is 0.
 double combine_busy_and_dram(double busiest, double dram_seconds);
 
@@ -112,6 +115,8 @@ class CostModel {
   PlanPrediction predict(const Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples) const;
 
  private:
+  double cached_bytes_per_core() const;  // L2 and a core's share of L3
+
   MachineProfile profile_;
 };
 

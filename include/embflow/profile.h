@@ -87,4 +87,8 @@ std::vector<std::string> described_profile_names();
 // A built-in name or a path to a profile JSON file.
 MachineProfile load_profile(const std::string& name_or_path);
 
+// Which profile a planning tool should load: `given` if not empty, else $EMBFLOW_PROFILE, else ""
+// (none: the caller calibrates, or refuses).
+std::string profile_source(const std::string& given);
+
 }  // namespace embflow

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -71,10 +70,7 @@ std::vector<Batch> make_batches(const ModelSpec& model, const WorkloadOptions& o
 }
 
 MachineProfile resolve_profile(const std::string& name_or_path, bool may_calibrate) {
-  std::string source = name_or_path;
-  if (source.empty()) {
-    if (const char* env = std::getenv("EMBFLOW_PROFILE"); env != nullptr && *env != 0) source = env;
-  }
+  const std::string source = profile_source(name_or_path);
   if (!source.empty()) {
     MachineProfile p = load_profile(source);
     fmt::print("profile:    {} ({}, {} cores){}\n", source, p.source, p.cores,

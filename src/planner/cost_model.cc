@@ -119,8 +119,7 @@ double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
 
 double CostModel::dram_bytes(Flow flow, const ItemLoad& l) const {
   if (is_resident(flow)) return 0;
-  const MachineProfile& p = profile_;
-  const double cached = static_cast<double>(p.l2_bytes) + static_cast<double>(p.l3_bytes) / std::max(p.cores, 1);
+  const double cached = cached_bytes_per_core();
   const double from_dram = l.table_bytes > 0 ? std::max(0.0, 1.0 - cached / l.table_bytes) : 0.0;
   if (flow == Flow::kTileScan) return l.touched_tile_bytes * from_dram;
   return l.distinct * cache_lines(l.row_bytes) * from_dram;
@@ -132,10 +131,16 @@ double combine_busy_and_dram(double busiest, double dram_seconds) {
   return std::pow(std::pow(busiest, kP) + std::pow(dram_seconds, kP), 1 / kP);
 }
 
+double CostModel::cached_bytes_per_core() const {
+  return static_cast<double>(profile_.l2_bytes) + static_cast<double>(profile_.l3_bytes) / std::max(profile_.cores, 1);
+}
+
 double CostModel::output_dram_bytes(double output_bytes) const {
-  const MachineProfile& p = profile_;
-  const double cached = static_cast<double>(p.l2_bytes) + static_cast<double>(p.l3_bytes) / std::max(p.cores, 1);
-  return output_bytes > cached ? output_bytes : 0.0;
+  return output_bytes > cached_bytes_per_core() ? output_bytes : 0.0;
+}
+
+double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size) {
+  return 4.0 * static_cast<double>(batch_size) * model.total_dim();
 }
 
 double CostModel::overhead_seconds(std::int64_t total_lookups, int workers) const {
@@ -204,7 +209,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::vector<ItemLoad> loads;
     CoreContext core;
-    core.output_bytes = 4.0 * static_cast<double>(plan.batch_size) * model.total_dim();
+    core.output_bytes = batch_output_bytes(model, plan.batch_size);
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
       const TableSpec& t = model.tables[static_cast<std::size_t>(it.table)];
@@ -227,7 +232,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   }
   out.overhead_seconds = overhead_seconds(lookups, static_cast<int>(plan.workers()));
   out.reduce_seconds = reduce_seconds(partial_floats);
-  dram += output_dram_bytes(4.0 * static_cast<double>(plan.batch_size) * model.total_dim());
+  dram += output_dram_bytes(batch_output_bytes(model, plan.batch_size));
   out.dram_seconds = profile_.dram_bytes_per_s > 0 ? dram / profile_.dram_bytes_per_s : 0.0;
   const double busiest = out.worker_seconds.empty() ? 0.0 : *std::max_element(out.worker_seconds.begin(), out.worker_seconds.end());
   out.makespan = combine_busy_and_dram(busiest, out.dram_seconds) + out.overhead_seconds + out.reduce_seconds;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 
 #include "embflow/error.h"
 #include "embflow/executor.h"
@@ -89,7 +87,6 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
     for (std::size_t k = 0; k < medians.size() && !falling; ++k) {
       falling = medians[k] > 0.02 * total / 4 && medians[k] < 0.9 * previous[k];
     }
-    if (std::getenv("EMBFLOW_DEBUG_WARM")) { fprintf(stderr, "block %d total %.0f us:", block, total / 4 * 1e6); for (double m : medians) fprintf(stderr, " %.0f", m * 1e6); fprintf(stderr, "\n"); }
     if (!falling) break;
     previous = medians;
   }

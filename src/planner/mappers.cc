@@ -16,6 +16,25 @@ namespace {
 
 enum class Split { kBatch, kRows };
 
+// Every table gathered whole: its load.
+std::vector<ItemLoad> whole_table_loads(const ModelSpec& model, const std::vector<TableSample>& samples,
+                                        const CostModel& cost, std::int64_t batch_size) {
+  std::vector<ItemLoad> loads;
+  for (std::size_t t = 0; t < model.tables.size(); ++t) {
+    const TableSpec& spec = model.tables[t];
+    loads.push_back(item_load(spec, samples[t], {0, batch_size}, {0, spec.rows}, cost.profile().tile_bytes));
+  }
+  return loads;
+}
+
+// A core's fair share of the cache traffic of the whole batch, every table gathered whole: the
+// context a part is priced in before its core is known.
+double fair_share_traffic(const std::vector<ItemLoad>& loads, int cores) {
+  double traffic = 0;
+  for (const ItemLoad& l : loads) traffic += CostModel::traffic_bytes(Flow::kGather, l);
+  return traffic / cores;
+}
+
 // One part of a split table, priced for every flow it may use.
 struct Part {
   int table = 0;
@@ -56,14 +75,8 @@ class AsymmetricPlanner {
   // the whole batch (every table gathered whole). Also each table's output blocks.
   void set_context() {
     for (std::size_t t = 0; t < model_.tables.size(); ++t) blocks_.push_back(output_blocks(model_, static_cast<int>(t)));
-    double traffic = 0;
-    for (std::size_t t = 0; t < model_.tables.size(); ++t) {
-      const TableSpec& spec = model_.tables[t];
-      traffic += CostModel::traffic_bytes(
-          Flow::kGather, item_load(spec, samples_[t], {0, batch_size_}, {0, spec.rows}, cost_.profile().tile_bytes));
-    }
-    context_traffic_ = traffic / o_.cores;
-    output_bytes_ = 4.0 * static_cast<double>(batch_size_) * model_.total_dim();
+    context_traffic_ = fair_share_traffic(whole_table_loads(model_, samples_, cost_, batch_size_), o_.cores);
+    output_bytes_ = batch_output_bytes(model_, batch_size_);
   }
 
   Plan plan(std::int64_t batch_size) {
@@ -262,17 +275,12 @@ class AsymmetricPlanner {
 // Whole tables priced by the cost model: gather, beside a fair share of the others' traffic.
 std::vector<double> table_costs(const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
                                 std::int64_t batch_size, int cores) {
-  std::vector<ItemLoad> loads;
-  double traffic = 0;
-  for (std::size_t t = 0; t < model.tables.size(); ++t) {
-    const TableSpec& spec = model.tables[t];
-    loads.push_back(item_load(spec, samples[t], {0, batch_size}, {0, spec.rows}, cost.profile().tile_bytes));
-    traffic += CostModel::traffic_bytes(Flow::kGather, loads.back());
-  }
+  const std::vector<ItemLoad> loads = whole_table_loads(model, samples, cost, batch_size);
+  const double share = fair_share_traffic(loads, cores);
   std::vector<double> out;
   for (const ItemLoad& l : loads) {
-    const double others = std::max(0.0, traffic / cores - CostModel::traffic_bytes(Flow::kGather, l));
-    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others, 4.0 * static_cast<double>(batch_size) * model.total_dim()}));
+    const double others = std::max(0.0, share - CostModel::traffic_bytes(Flow::kGather, l));
+    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others, batch_output_bytes(model, batch_size)}));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -220,6 +221,12 @@ std::vector<std::string> described_profile_names() {
   std::vector<std::string> out;
   for (const auto& b : kBuiltIns) out.emplace_back(b.name);
   return out;
+}
+
+std::string profile_source(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* env = std::getenv("EMBFLOW_PROFILE");
+  return env != nullptr ? env : "";
 }
 
 MachineProfile load_profile(const std::string& name_or_path) {
