@@ -16,7 +16,7 @@ serving loop would; torch allocates its outputs per call, as nn.EmbeddingBag doe
 the engine issue's roofline floor (per table: the lower of its look-ups at the measured random-
 gather rate and one pass over it; summed) divided by the thread count. Prints a Markdown table of medians, spreads
 (p90-p10 over all timed batches, relative) and ratios. Usage:
-  PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE]
+  PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE] [--threads 1,16]
 """
 import argparse
 import os
@@ -125,9 +125,10 @@ def main():
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="row-capped criteo-kaggle, batch 2048, one distribution")
+    p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
     args = p.parse_args()
     all_cores = len(os.sched_getaffinity(0))
-    threads = sorted({1, all_cores})
+    threads = sorted({int(t) for t in args.threads.split(",")} if args.threads else {1, all_cores})
     if args.quick:
         configs = [("criteo-kaggle", 16, 100000, 2048, "uniform")]
     else:
