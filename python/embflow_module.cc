@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,9 +49,25 @@ std::string describe(const py::array& a) {
 
 bool is_c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
 
-// One table's index arrays (int32 or int64, 1-D, contiguous), checked and copied into a TableBatch.
-TableBatch table_batch(const std::string& table, const py::array& indices, const py::array& offsets,
-                       const std::optional<py::array>& weights) {
+// A batch as views of the caller's arrays: nothing is copied per call. The arrays (and the
+// offsets made here for the jagged layout) live as long as this.
+struct ArrayBatch {
+  BatchView view;
+  std::vector<py::array> keep;
+  std::vector<std::vector<std::int64_t>> offsets64;
+  std::vector<std::vector<std::int32_t>> offsets32;
+};
+
+void check_weights(const std::string& table, const py::array& w) {
+  if (w.ndim() != 1 || !is_c_contiguous(w) || !w.dtype().is(py::dtype::of<float>())) {
+    throw InvalidInput(fmt::format("table '{}': per_sample_weights must be a contiguous 1-D float32 array, got {}",
+                                   table, describe(w)));
+  }
+}
+
+// One table's index arrays (int32 or int64, 1-D, contiguous), checked and viewed in place.
+BagsView bags_view(const std::string& table, const py::array& indices, const py::array& offsets,
+                   const std::optional<py::array>& weights) {
   const bool i32 = indices.dtype().is(py::dtype::of<std::int32_t>());
   const bool i64 = indices.dtype().is(py::dtype::of<std::int64_t>());
   if (indices.ndim() != 1 || !is_c_contiguous(indices) || !(i32 || i64)) {
@@ -62,29 +79,18 @@ TableBatch table_batch(const std::string& table, const py::array& indices, const
                                    "batch size + 1 entries, got {}",
                                    table, py::str(indices.dtype()).cast<std::string>(), describe(offsets)));
   }
-  TableBatch b;
-  b.index_type = i32 ? IndexType::kInt32 : IndexType::kInt64;
-  if (i32) {
-    const auto* ix = static_cast<const std::int32_t*>(indices.data());
-    const auto* of = static_cast<const std::int32_t*>(offsets.data());
-    b.indices32.assign(ix, ix + indices.size());
-    b.offsets32.assign(of, of + offsets.size());
-  } else {
-    const auto* ix = static_cast<const std::int64_t*>(indices.data());
-    const auto* of = static_cast<const std::int64_t*>(offsets.data());
-    b.indices64.assign(ix, ix + indices.size());
-    b.offsets64.assign(of, of + offsets.size());
-  }
+  BagsView v;
+  v.index_type = i32 ? IndexType::kInt32 : IndexType::kInt64;
+  v.indices = indices.data();
+  v.offsets = offsets.data();
+  v.num_indices = indices.size();
+  v.num_bags = offsets.size() - 1;
   if (weights) {
-    const py::array& w = *weights;
-    if (w.ndim() != 1 || !is_c_contiguous(w) || !w.dtype().is(py::dtype::of<float>())) {
-      throw InvalidInput(fmt::format("table '{}': per_sample_weights must be a contiguous 1-D float32 array, got {}",
-                                     table, describe(w)));
-    }
-    const auto* p = static_cast<const float*>(w.data());
-    b.weights.assign(p, p + w.size());
+    check_weights(table, *weights);
+    v.weights = static_cast<const float*>(weights->data());
+    v.num_weights = weights->size();
   }
-  return b;
+  return v;
 }
 
 // A plan together with what it was made for, as Python sees it.
@@ -196,15 +202,33 @@ class EmbeddingBagCollection {
       throw InvalidInput(fmt::format("forward_jagged: values must be a contiguous 1-D int32 or int64 array, got {}",
                                      describe(values)));
     }
-    std::optional<py::array> weights;
-    if (weights_obj && !weights_obj->is_none()) weights = as_array(*weights_obj);
+    ArrayBatch b;
+    b.keep = {values, lengths};
+    const float* weights = nullptr;
+    if (weights_obj && !weights_obj->is_none()) {
+      const py::array w = as_array(*weights_obj);
+      check_weights("(all)", w);
+      if (w.size() != values.size()) {
+        throw InvalidInput(fmt::format("forward_jagged: {} weights for {} values (need one weight per value)", w.size(),
+                                       values.size()));
+      }
+      weights = static_cast<const float*>(w.data());
+      b.keep.push_back(w);
+    }
     const py::ssize_t batch = lengths.size() / static_cast<py::ssize_t>(n);
     const py::array_t<std::int64_t> len64 = lengths.attr("astype")("int64").cast<py::array_t<std::int64_t>>();
     const std::int64_t* len = len64.data();
-    Batch b;
+    const std::size_t item = i32 ? 4 : 8;
+    b.view.batch_size = batch;
+    b.offsets32.reserve(n);  // (pointers into them are kept)
+    b.offsets64.reserve(n);
+    if (i32 && values.size() > std::numeric_limits<std::int32_t>::max()) {
+      throw InvalidInput(fmt::format("forward_jagged: {} int32 values: offsets would not fit in int32", values.size()));
+    }
     std::int64_t pos = 0;
     for (std::size_t t = 0; t < n; ++t) {
       std::vector<std::int64_t> offsets{0};
+      offsets.reserve(static_cast<std::size_t>(batch) + 1);
       for (py::ssize_t s = 0; s < batch; ++s) {
         const std::int64_t l = len[static_cast<py::ssize_t>(t) * batch + s];
         if (l < 0) {
@@ -216,19 +240,30 @@ class EmbeddingBagCollection {
         throw InvalidInput(fmt::format("forward_jagged: lengths add up to more than the {} values (at table '{}')",
                                        values.size(), model_.tables[t].name));
       }
-      // This table's slice of values (and weights), as a CSR of its own.
-      const py::array idx = values[py::slice(pos, pos + offsets.back(), 1)];
-      std::optional<py::array> w;
-      if (weights) w = (*weights)[py::slice(pos, pos + offsets.back(), 1)];
-      py::array off = i32 ? py::array(py::array_t<std::int32_t>(py::cast(offsets))) : py::array(py::array_t<std::int64_t>(py::cast(offsets)));
-      b.tables.push_back(table_batch(model_.tables[t].name, py::array(idx.attr("copy")()), off,
-                                     w ? std::optional<py::array>(py::array(w->attr("copy")())) : std::nullopt));
-      pos += offsets.back();
+      // This table's slice of values (and weights), viewed as a CSR of its own.
+      BagsView v;
+      v.index_type = i32 ? IndexType::kInt32 : IndexType::kInt64;
+      v.indices = static_cast<const std::byte*>(values.data()) + static_cast<std::size_t>(pos) * item;
+      v.num_indices = offsets.back();
+      v.num_bags = batch;
+      if (weights) {
+        v.weights = weights + pos;
+        v.num_weights = v.num_indices;
+      }
+      if (i32) {
+        b.offsets32.emplace_back(offsets.begin(), offsets.end());  // (they fit: at most values.size())
+        v.offsets = b.offsets32.back().data();
+      } else {
+        b.offsets64.push_back(std::move(offsets));
+        v.offsets = b.offsets64.back().data();
+      }
+      b.view.tables.push_back(v);
+      pos += v.num_indices;
     }
     if (pos != values.size()) {
       throw InvalidInput(fmt::format("forward_jagged: lengths add up to {}, values has {}", pos, values.size()));
     }
-    return run(std::move(b), out);
+    return run(b, out);
   }
 
   // A batch from embflow's generators (workload.h): per-table (indices, offsets) numpy arrays.
@@ -269,7 +304,7 @@ class EmbeddingBagCollection {
   // over it; summed), divided by `cores` for a batch spread over that many. Seconds. Each table's
   // roofline is measured on its first call (seconds for a large model), then kept.
   double roofline_floor(const py::list& indices, const py::list& offsets, int cores) {
-    const Batch batch = csr_batch("roofline_floor", indices, offsets, std::nullopt);
+    const ArrayBatch batch = csr_batch("roofline_floor", indices, offsets, std::nullopt);
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(mu_);
     if (roofline_.empty()) {
@@ -277,7 +312,7 @@ class EmbeddingBagCollection {
     }
     double floor = 0;
     for (std::size_t t = 0; t < model_.tables.size(); ++t) {
-      floor += roofline_floor_seconds(batch.tables[t].num_indices(), model_.tables[t].bytes(), roofline_[t]);
+      floor += roofline_floor_seconds(batch.view.tables[t].num_indices, model_.tables[t].bytes(), roofline_[t]);
     }
     return floor / std::max(cores, 1);
   }
@@ -285,11 +320,11 @@ class EmbeddingBagCollection {
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
   PyPlan plan(const py::list& indices, const py::list& offsets, const std::string& profile, int cores,
               const std::string& mapper, double min_gain) {
-    const Batch batch = csr_batch("plan", indices, offsets, std::nullopt);
+    const ArrayBatch batch = csr_batch("plan", indices, offsets, std::nullopt);
     std::vector<std::optional<TableBatch>> repaired(model_.tables.size());
     std::vector<BagsView> bags(model_.tables.size());
-    runtime::prepare_batch(model_, batch, BoundsPolicy::kError, repaired, bags);
-    const auto samples = sample_statistics(model_, batch);
+    runtime::prepare_batch(model_, batch.view, BoundsPolicy::kError, repaired, bags);
+    const auto samples = sample_statistics(model_, batch.view);
     MachineProfile p;
     const std::string source = profile_source(profile);
     if (source.empty()) {
@@ -358,29 +393,33 @@ class EmbeddingBagCollection {
                                             default_runner_options());
   }
 
-  // Per-table CSR lists (one entry per table) as a Batch, its batch size set.
-  Batch csr_batch(const char* what, const py::list& indices, const py::list& offsets,
-                  const std::optional<py::list>& weights) const {
+  // Per-table CSR lists (one entry per table) viewed as a batch, its batch size set.
+  ArrayBatch csr_batch(const char* what, const py::list& indices, const py::list& offsets,
+                       const std::optional<py::list>& weights) const {
     const std::size_t n = model_.tables.size();
     if (indices.size() != n || offsets.size() != n || (weights && weights->size() != n)) {
       throw InvalidInput(fmt::format("{}: the collection has {} tables; got {} index arrays, {} offset arrays{}", what, n,
                                      indices.size(), offsets.size(),
                                      weights ? fmt::format(", {} weight arrays", weights->size()) : ""));
     }
-    Batch batch;
+    ArrayBatch batch;
     for (std::size_t t = 0; t < n; ++t) {
       std::optional<py::array> w;
       if (weights && !(*weights)[t].is_none()) w = as_array((*weights)[t]);
-      batch.tables.push_back(table_batch(model_.tables[t].name, as_array(indices[t]), as_array(offsets[t]), w));
+      const py::array ix = as_array(indices[t]), off = as_array(offsets[t]);
+      batch.view.tables.push_back(bags_view(model_.tables[t].name, ix, off, w));
+      batch.keep.push_back(ix);
+      batch.keep.push_back(off);
+      if (w) batch.keep.push_back(*w);
     }
-    batch.batch_size = batch_size_of(batch);
+    batch.view.batch_size = batch_size_of(batch.view);
     return batch;
   }
 
-  std::int64_t batch_size_of(const Batch& b) const {
+  std::int64_t batch_size_of(const BatchView& b) const {
     std::int64_t size = -1;
     for (std::size_t t = 0; t < b.tables.size(); ++t) {
-      const std::int64_t bags = b.tables[t].num_bags();
+      const std::int64_t bags = b.tables[t].num_bags;
       if (size >= 0 && bags != size) {
         throw InvalidInput(fmt::format("table '{}' has {} bags, table '{}' {}: one batch size for all tables",
                                        model_.tables[t].name, bags, model_.tables[0].name, size));
@@ -418,18 +457,17 @@ class EmbeddingBagCollection {
     return py::array(py::dtype::of<float>(), shape, strides, storage->data(), owner);
   }
 
-  py::array run(Batch batch, const std::optional<py::object>& out_obj) {
-    batch.batch_size = batch_size_of(batch);  // (forward_jagged's batches come without one)
-    const std::int64_t b = batch.batch_size;
+  py::array run(const ArrayBatch& batch, const std::optional<py::object>& out_obj) {
+    const std::int64_t b = batch.view.batch_size;
     py::array out = output(b, out_obj);
     float* data = static_cast<float*>(out.mutable_data());
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mu_);
       if (executor_ && b == plan_batch_) {
-        executor_->run(batch, data);
+        executor_->run(batch.view, data);
       } else {
-        runner_->run(batch, data);
+        runner_->run(batch.view, data);
       }
     }
     return out;

@@ -216,5 +216,48 @@ TEST_F(ExecutorTest, BadBatchOrBudgetStopsBeforeAnyWork) {
   }
 }
 
+// Validation is split over the workers by index count, not by table: whichever worker sees a bad
+// index, the error is the single-thread runner's, for the first bad table in model order; skip
+// and clamp repair as the runner does; the batch after a bad one runs normally.
+TEST_F(ExecutorTest, SplitValidationReportsAndRepairsAsTheRunnerDoes) {
+  const int cores = machine_cores();
+  const Plan plan = symmetric_plan(model_, kBatch, cores);
+  Batch bad = batch(5);
+  bad.tables[3].indices64.back() = -2;                      // the last index of table 3
+  bad.tables[1].indices64[bad.tables[1].indices64.size() / 2] = model_.tables[1].rows + 9;
+  bad.tables[4].offsets64[1] = bad.tables[4].offsets64[2] + 1;  // structural, in a later table
+  std::vector<float> ref(static_cast<std::size_t>(kBatch) * model_.total_dim());
+  std::vector<float> out(ref.size(), 5.0f);
+  auto message = [&](auto&& run) -> std::string {
+    try {
+      run();
+    } catch (const InvalidInput& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  RunnerOptions strict = default_runner_options();
+  ModelRunner runner(model_, ptrs_, std::vector<Flow>(model_.tables.size(), Flow::kGather), strict);
+  PlanExecutor ex(model_, ptrs_, plan, strict);
+  const std::string expected = message([&] { runner.run(bad, ref.data()); });
+  EXPECT_THAT(expected, HasSubstr("table 't01'"));
+  EXPECT_EQ(message([&] { ex.run(bad, out.data()); }), expected);
+  for (float f : out) ASSERT_EQ(f, 5.0f);  // nothing ran
+
+  bad.tables[4] = batch(5).tables[4];  // only bad indices left: repaired
+  for (BoundsPolicy policy : {BoundsPolicy::kSkip, BoundsPolicy::kClamp}) {
+    RunnerOptions o = default_runner_options();
+    o.bounds = policy;
+    ModelRunner r(model_, ptrs_, std::vector<Flow>(model_.tables.size(), Flow::kGather), o);
+    PlanExecutor e(model_, ptrs_, plan, o);
+    r.run(bad, ref.data());
+    e.run(bad, out.data());
+    EXPECT_EQ(out, ref) << to_string(policy);
+    const Batch good = batch(6);
+    e.run(good, out.data());
+    expect_correct(good, out, 1);
+  }
+}
+
 }  // namespace
 }  // namespace embflow

@@ -1,4 +1,5 @@
 // Bad input gets a typed error naming table, sample and value; skip / clamp repair it.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 
 #include "embflow/error.h"
@@ -34,6 +35,31 @@ TEST(Validation, IndexOutOfRangeNamesTableSampleAndValue) {
     EXPECT_THAT(e, HasSubstr("sample 1"));
     EXPECT_THAT(e, HasSubstr("index 100"));
     EXPECT_THAT(e, HasSubstr("[0, 100)"));
+  }
+}
+
+// A bad index at any position is found and named exactly, for both index types; the sub-range
+// check (what the executor's workers split among themselves) sees only its own positions.
+TEST(Validation, BadIndexFoundAtAnyPositionAndOnlyInItsSubRange) {
+  const TableSpec spec = small_spec(1000, 4);
+  const std::int64_t n = 5000, bag = 10;  // 500 bags of 10
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t b = 0; b <= n / bag; ++b) offsets.push_back(b * bag);
+  for (IndexType type : {IndexType::kInt32, IndexType::kInt64}) {
+    for (std::int64_t pos : {0L, 1L, 1023L, 1024L, 1025L, 2047L, 2048L, 4095L, 4999L}) {
+      for (std::int64_t bad : {1000L, -1L}) {
+        std::vector<std::int64_t> indices(n);
+        for (std::int64_t k = 0; k < n; ++k) indices[k] = (k * 7919) % 1000;
+        indices[pos] = bad;
+        const TableBatch tb = bags_of(offsets, indices, type);
+        const std::string e = error_of(spec, tb, n / bag);
+        EXPECT_THAT(e, HasSubstr(fmt::format("sample {}: index {} (position {})", pos / bag, bad, pos))) << e;
+        EXPECT_FALSE(indices_in_range(tb.view(), 0, n, spec.rows));
+        EXPECT_FALSE(indices_in_range(tb.view(), pos, pos + 1, spec.rows));
+        EXPECT_TRUE(indices_in_range(tb.view(), 0, pos, spec.rows));
+        EXPECT_TRUE(indices_in_range(tb.view(), pos + 1, n, spec.rows));
+      }
+    }
   }
 }
 

@@ -46,10 +46,18 @@ struct TableBatch {
                                  IndexType type, std::vector<float> weights = {});
 };
 
+// Non-owning view of a whole batch, one BagsView per table: what the runtime runs, so that a
+// caller's own arrays (numpy, torch) are read in place rather than copied per call.
+struct BatchView {
+  std::int64_t batch_size = 0;
+  std::vector<BagsView> tables;
+};
+
 struct Batch {
   std::int64_t batch_size = 0;
   std::vector<TableBatch> tables;
   std::int64_t num_indices() const;
+  BatchView view() const;
 };
 
 }  // namespace embflow

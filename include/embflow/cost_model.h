@@ -45,7 +45,10 @@ struct TableSample {
   std::vector<std::int64_t> bucket_distinct;  // [kBuckets]: distinct rows hit in each
 };
 // One sample per table. The batch must be valid for the model (see validate.h).
-std::vector<TableSample> sample_statistics(const ModelSpec& model, const Batch& batch);
+std::vector<TableSample> sample_statistics(const ModelSpec& model, const BatchView& batch);
+inline std::vector<TableSample> sample_statistics(const ModelSpec& model, const Batch& batch) {
+  return sample_statistics(model, batch.view());
+}
 TableSample sample_table(const TableSpec& table, const BagsView& bags);
 
 // The load of one item, estimated from its table's sample.

@@ -23,7 +23,8 @@ class PlanExecutor {
   // Pools the batch into out: float[batch_size * total_dim]. The batch size must be the plan's.
   // Validates the batch first (nothing runs on bad input). Safe to call from several threads:
   // calls are served one at a time.
-  void run(const Batch& batch, float* out);
+  void run(const BatchView& batch, float* out);
+  void run(const Batch& batch, float* out) { run(batch.view(), out); }
 
   // Seconds each worker spent on its items during the last run, in plan order.
   // (Validating the worker's share of the batch's tables included.)

@@ -43,7 +43,10 @@ class ModelRunner {
   // Validates the batch (throws InvalidInput naming table, sample and value), then pools every
   // table into out: float[batch_size * total_dim]. When table_seconds is given, adds each
   // table's kernel time (seconds) to it.
-  void run(const Batch& batch, float* out, std::vector<double>* table_seconds = nullptr);
+  void run(const BatchView& batch, float* out, std::vector<double>* table_seconds = nullptr);
+  void run(const Batch& batch, float* out, std::vector<double>* table_seconds = nullptr) {
+    run(batch.view(), out, table_seconds);
+  }
 
   const std::vector<Flow>& flows() const { return flows_; }
 

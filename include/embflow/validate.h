@@ -23,4 +23,12 @@ std::string_view to_string(BoundsPolicy p);
 std::optional<TableBatch> validate_bags(const TableSpec& table, const BagsView& bags,
                                         std::int64_t expected_bags, BoundsPolicy policy);
 
+// The structural half of validate_bags (bag count, offsets, weights length), which throws the
+// same errors; the index half is indices_in_range.
+void check_bags_structure(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags);
+
+// True when every index at positions [begin, end) of `bags` is in [0, rows): the part of
+// validate_bags that grows with the look-ups, for callers that split it over threads.
+bool indices_in_range(const BagsView& bags, std::int64_t begin, std::int64_t end, std::int64_t rows);
+
 }  // namespace embflow

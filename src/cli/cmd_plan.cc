@@ -86,7 +86,7 @@ Batch sample_batch(const ModelSpec& model, const WorkloadOptions& w, const std::
   }
   std::vector<std::optional<TableBatch>> repaired(model.tables.size());
   std::vector<BagsView> bags(model.tables.size());
-  runtime::prepare_batch(model, b, BoundsPolicy::kError, repaired, bags);  // the statistics need valid indices
+  runtime::prepare_batch(model, b.view(), BoundsPolicy::kError, repaired, bags);  // the statistics need valid indices
   return b;
 }
 

@@ -182,7 +182,7 @@ void run_command(const RunArgs& a) {
   // (or repaired) bags the strategy ran.
   std::vector<std::optional<TableBatch>> checked_repairs;
   std::vector<BagsView> checked_bags;
-  if (a.check) runtime::prepare_batch(model, batch, ropt.bounds, checked_repairs, checked_bags);
+  if (a.check) runtime::prepare_batch(model, batch.view(), ropt.bounds, checked_repairs, checked_bags);
   const std::vector<int> columns = runtime::output_columns(model);
   auto check_strategy = [&](Strategy& s) {
     s.check = {};

@@ -42,13 +42,13 @@ TableSample sample_table(const TableSpec& table, const BagsView& bags) {
   return s;
 }
 
-std::vector<TableSample> sample_statistics(const ModelSpec& model, const Batch& batch) {
+std::vector<TableSample> sample_statistics(const ModelSpec& model, const BatchView& batch) {
   if (batch.tables.size() != model.tables.size()) {
     throw InvalidInput("sample batch has " + std::to_string(batch.tables.size()) + " tables, the model " +
                        std::to_string(model.tables.size()));
   }
   std::vector<TableSample> out;
-  for (std::size_t t = 0; t < model.tables.size(); ++t) out.push_back(sample_table(model.tables[t], batch.tables[t].view()));
+  for (std::size_t t = 0; t < model.tables.size(); ++t) out.push_back(sample_table(model.tables[t], batch.tables[t]));
   return out;
 }
 

@@ -6,21 +6,21 @@
 
 namespace embflow::runtime {
 
-void check_table_count(const ModelSpec& model, const Batch& batch) {
+void check_table_count(const ModelSpec& model, const BatchView& batch) {
   if (batch.tables.size() != model.tables.size()) {
     throw InvalidInput(fmt::format("batch has {} tables, model '{}' has {}", batch.tables.size(), model.name,
                                    model.tables.size()));
   }
 }
 
-void prepare_table(const ModelSpec& model, std::size_t t, const Batch& batch, BoundsPolicy bounds,
+void prepare_table(const ModelSpec& model, std::size_t t, const BatchView& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
-  bags[t] = batch.tables[t].view();
+  bags[t] = batch.tables[t];
   repaired[t] = validate_bags(model.tables[t], bags[t], batch.batch_size, bounds);
   if (repaired[t]) bags[t] = repaired[t]->view();
 }
 
-void prepare_batch(const ModelSpec& model, const Batch& batch, BoundsPolicy bounds,
+void prepare_batch(const ModelSpec& model, const BatchView& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
   check_table_count(model, batch);
   repaired.resize(model.tables.size());

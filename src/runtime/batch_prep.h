@@ -11,13 +11,13 @@ namespace embflow::runtime {
 
 // Validates every table's bags against the model (throws InvalidInput naming table, sample and
 // value) and fills `bags` with views of the batch, or of repaired copies kept in `repaired`.
-void prepare_batch(const ModelSpec& model, const Batch& batch, BoundsPolicy bounds,
+void prepare_batch(const ModelSpec& model, const BatchView& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags);
 // The same for table t alone (repaired and bags already sized to the model).
-void prepare_table(const ModelSpec& model, std::size_t t, const Batch& batch, BoundsPolicy bounds,
+void prepare_table(const ModelSpec& model, std::size_t t, const BatchView& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags);
 // Throws unless the batch has one entry per table of the model.
-void check_table_count(const ModelSpec& model, const Batch& batch);
+void check_table_count(const ModelSpec& model, const BatchView& batch);
 
 // The bags [range) of `bags` as a view of its own: bag 0 is bag range.begin (indices and weights
 // stay shared, offsets keep pointing into them).

@@ -48,7 +48,7 @@ ModelRunner::ModelRunner(const ModelSpec& model, const std::vector<const TableVi
   }
 }
 
-void ModelRunner::run(const Batch& batch, float* out, std::vector<double>* table_seconds) {
+void ModelRunner::run(const BatchView& batch, float* out, std::vector<double>* table_seconds) {
   const std::size_t n = model_.tables.size();
   runtime::prepare_batch(model_, batch, options_.bounds, repaired_, bags_);
   if (table_seconds) table_seconds->assign(n, 0.0);

@@ -60,12 +60,18 @@ struct PlanExecutor::State {
   std::atomic<bool> stop{false};
   int ready = 0;               // guarded by mu
   std::exception_ptr error;    // guarded by mu
-  // The batch being run (set by run() before it wakes the workers). Phase 1: worker w validates
-  // tables w, w + workers, ...; all meet at `validated`; phase 2 runs only if no table failed.
-  const Batch* batch = nullptr;
+  // The batch being run (set by run() before it wakes the workers). Phase 1 (when `check`):
+  // worker w checks the structure of tables w, w + workers, ... and its equal share of all the
+  // batch's indices against their tables' rows; all meet at `validated`; phase 2 runs only if
+  // nothing failed. Splitting the indices evenly keeps one heavy table from holding every
+  // worker at the barrier (dlrm-v2's largest tables have bags of 100).
+  const BatchView* batch = nullptr;
+  bool check = true;
+  std::vector<std::int64_t> index_start;  // per table, its first index in the batch's whole index space
+  std::vector<BagsView> bags;             // the batch's, or repaired copies'
   std::vector<std::optional<TableBatch>> repaired;
-  std::vector<BagsView> bags;
-  std::vector<std::exception_ptr> table_errors;
+  std::vector<std::exception_ptr> table_errors;           // structural errors, per table
+  std::unique_ptr<std::atomic<bool>[]> out_of_range;      // per table: an index outside [0, rows) seen
   std::unique_ptr<std::barrier<>> validated;
   std::atomic<bool> invalid{false};
   std::int64_t batch_size = 0;
@@ -84,15 +90,42 @@ struct PlanExecutor::State {
     }
   }
 
-  // Phase 1: this worker's share of the batch's tables, validated (and repaired) in parallel.
+  // Phase 1, this worker's share.
   void validate_share(std::size_t index) {
-    for (std::size_t t = index; t < model.tables.size(); t += workers.size()) {
+    if (!check) return;
+    const std::size_t n = model.tables.size(), w = workers.size();
+    for (std::size_t t = index; t < n; t += w) {
       try {
-        runtime::prepare_table(model, t, *batch, options.bounds, repaired, bags);
+        check_bags_structure(model.tables[t], batch->tables[t], batch_size);
       } catch (...) {
         table_errors[t] = std::current_exception();
         invalid.store(true);
       }
+    }
+    const std::int64_t total = index_start[n];
+    const std::int64_t lo = total * static_cast<std::int64_t>(index) / static_cast<std::int64_t>(w);
+    const std::int64_t hi = total * static_cast<std::int64_t>(index + 1) / static_cast<std::int64_t>(w);
+    for (std::size_t t = 0; t < n; ++t) {
+      const std::int64_t a = std::max(lo, index_start[t]), b = std::min(hi, index_start[t + 1]);
+      if (a < b && !indices_in_range(batch->tables[t], a - index_start[t], b - index_start[t], model.tables[t].rows)) {
+        out_of_range[t].store(true);
+        invalid.store(true);
+      }
+    }
+  }
+
+  // Wakes the workers on the current batch and waits until all are done.
+  void dispatch() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      error = nullptr;
+      pending.store(static_cast<int>(workers.size()));
+      generation.fetch_add(1, std::memory_order_release);
+    }
+    start_cv.notify_all();
+    if (!spin_until([&] { return pending.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu);
+      done_cv.wait(lock, [&] { return pending.load() == 0; });
     }
   }
 
@@ -224,6 +257,7 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
   s.repaired.resize(model.tables.size());
   s.bags.resize(model.tables.size());
   s.table_errors.resize(model.tables.size());
+  s.out_of_range = std::make_unique<std::atomic<bool>[]>(model.tables.size());
   s.validated = std::make_unique<std::barrier<>>(static_cast<std::ptrdiff_t>(s.workers.size()));
   for (std::size_t w = 0; w < s.workers.size(); ++w) {
     s.workers[w].thread = std::thread([&s, w] { s.worker_main(s.workers[w], w); });
@@ -240,7 +274,7 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
 
 PlanExecutor::~PlanExecutor() { state_->stop_workers(); }
 
-void PlanExecutor::run(const Batch& batch, float* out) {
+void PlanExecutor::run(const BatchView& batch, float* out) {
   State& s = *state_;
   std::lock_guard<std::mutex> call(s.call_mutex);
   if (batch.batch_size != s.plan.batch_size) {
@@ -248,24 +282,36 @@ void PlanExecutor::run(const Batch& batch, float* out) {
                                    s.plan.batch_size));
   }
   runtime::check_table_count(s.model, batch);
+  const std::size_t n = s.model.tables.size();
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.batch = &batch;
-    std::fill(s.table_errors.begin(), s.table_errors.end(), nullptr);
+    s.check = true;
+    s.bags = batch.tables;
+    s.index_start.assign(n + 1, 0);
+    for (std::size_t t = 0; t < n; ++t) {
+      s.index_start[t + 1] = s.index_start[t] + std::max<std::int64_t>(batch.tables[t].num_indices, 0);
+      s.table_errors[t] = nullptr;
+      s.out_of_range[t].store(false);
+      s.repaired[t].reset();
+    }
     s.invalid.store(false);
     s.batch_size = batch.batch_size;
     s.out = out;
-    s.error = nullptr;
-    s.pending.store(static_cast<int>(s.workers.size()));
-    s.generation.fetch_add(1, std::memory_order_release);
   }
-  s.start_cv.notify_all();
-  if (!State::spin_until([&] { return s.pending.load(std::memory_order_acquire) == 0; })) {
-    std::unique_lock<std::mutex> lock(s.mu);
-    s.done_cv.wait(lock, [&] { return s.pending.load() == 0; });
-  }
-  for (const auto& e : s.table_errors) {  // the first bad table, in model order: nothing ran
-    if (e) std::rethrow_exception(e);
+  s.dispatch();
+  if (s.invalid.load()) {  // nothing ran: the first bad table in model order decides
+    for (std::size_t t = 0; t < n; ++t) {
+      if (s.table_errors[t]) std::rethrow_exception(s.table_errors[t]);
+      // Throws the precise error under kError; repairs into a copy under kSkip / kClamp.
+      if (s.out_of_range[t].load()) runtime::prepare_table(s.model, t, batch, s.options.bounds, s.repaired, s.bags);
+    }
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.check = false;
+      s.invalid.store(false);
+    }
+    s.dispatch();
   }
   {
     std::lock_guard<std::mutex> lock(s.mu);

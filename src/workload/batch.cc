@@ -63,4 +63,11 @@ std::int64_t Batch::num_indices() const {
   return n;
 }
 
+BatchView Batch::view() const {
+  BatchView v{batch_size, {}};
+  v.tables.reserve(tables.size());
+  for (const auto& t : tables) v.tables.push_back(t.view());
+  return v;
+}
+
 }  // namespace embflow

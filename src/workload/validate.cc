@@ -9,10 +9,19 @@
 namespace embflow {
 namespace {
 
+// The first position in [begin, end) whose index is outside [0, rows), or -1. One unsigned
+// compare per index: 0.3 ns per index in cache here, so the check is bound by reading the indices.
 template <class Idx>
-std::optional<TableBatch> check(const TableSpec& table, const BagsView& bags, BoundsPolicy policy) {
+std::int64_t first_out_of_range(const Idx* idx, std::int64_t begin, std::int64_t end, std::uint64_t rows) {
+  for (std::int64_t k = begin; k < end; ++k) {
+    if (static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[k])) >= rows) return k;
+  }
+  return -1;
+}
+
+template <class Idx>
+void check_offsets(const TableSpec& table, const BagsView& bags) {
   const auto* off = static_cast<const Idx*>(bags.offsets);
-  const auto* idx = static_cast<const Idx*>(bags.indices);
   const std::int64_t nb = bags.num_bags;
   if (off[0] != 0) {
     throw InvalidInput(fmt::format("table '{}': offsets[0] is {}, expected 0", table.name, static_cast<std::int64_t>(off[0])));
@@ -27,15 +36,15 @@ std::optional<TableBatch> check(const TableSpec& table, const BagsView& bags, Bo
     throw InvalidInput(fmt::format("table '{}': offsets end at {}, but there are {} indices", table.name,
                                    static_cast<std::int64_t>(off[nb]), bags.num_indices));
   }
-  // The hot check: one unsigned compare per index.
+}
+
+template <class Idx>
+std::optional<TableBatch> check_indices(const TableSpec& table, const BagsView& bags, BoundsPolicy policy) {
+  const auto* off = static_cast<const Idx*>(bags.offsets);
+  const auto* idx = static_cast<const Idx*>(bags.indices);
+  const std::int64_t nb = bags.num_bags;
   const auto rows = static_cast<std::uint64_t>(table.rows);
-  std::int64_t first_bad = -1;
-  for (std::int64_t k = 0; k < bags.num_indices; ++k) {
-    if (static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[k])) >= rows) {
-      first_bad = k;
-      break;
-    }
-  }
+  const std::int64_t first_bad = first_out_of_range(idx, 0, bags.num_indices, rows);
   if (first_bad < 0) return std::nullopt;
   if (policy == BoundsPolicy::kError) {
     const std::int64_t sample = std::upper_bound(off, off + nb + 1, static_cast<Idx>(first_bad)) - off - 1;
@@ -63,6 +72,13 @@ std::optional<TableBatch> check(const TableSpec& table, const BagsView& bags, Bo
 
 }  // namespace
 
+bool indices_in_range(const BagsView& bags, std::int64_t begin, std::int64_t end, std::int64_t rows) {
+  const auto r = static_cast<std::uint64_t>(rows);
+  return bags.index_type == IndexType::kInt32
+             ? first_out_of_range(static_cast<const std::int32_t*>(bags.indices), begin, end, r) < 0
+             : first_out_of_range(static_cast<const std::int64_t*>(bags.indices), begin, end, r) < 0;
+}
+
 BoundsPolicy parse_bounds_policy(std::string_view s) {
   if (s == "error") return BoundsPolicy::kError;
   if (s == "skip") return BoundsPolicy::kSkip;
@@ -79,8 +95,7 @@ std::string_view to_string(BoundsPolicy p) {
   return "?";
 }
 
-std::optional<TableBatch> validate_bags(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags,
-                                        BoundsPolicy policy) {
+void check_bags_structure(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags) {
   if (bags.num_bags != expected_bags) {
     throw InvalidInput(fmt::format("table '{}': {} bags, expected the batch size {}", table.name, bags.num_bags,
                                    expected_bags));
@@ -92,8 +107,18 @@ std::optional<TableBatch> validate_bags(const TableSpec& table, const BagsView& 
     throw InvalidInput(fmt::format("table '{}': {} weights for {} indices (need one weight per index)", table.name,
                                    bags.num_weights, bags.num_indices));
   }
-  return bags.index_type == IndexType::kInt32 ? check<std::int32_t>(table, bags, policy)
-                                              : check<std::int64_t>(table, bags, policy);
+  if (bags.index_type == IndexType::kInt32) {
+    check_offsets<std::int32_t>(table, bags);
+  } else {
+    check_offsets<std::int64_t>(table, bags);
+  }
+}
+
+std::optional<TableBatch> validate_bags(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags,
+                                        BoundsPolicy policy) {
+  check_bags_structure(table, bags, expected_bags);
+  return bags.index_type == IndexType::kInt32 ? check_indices<std::int32_t>(table, bags, policy)
+                                              : check_indices<std::int64_t>(table, bags, policy);
 }
 
 }  // namespace embflow
