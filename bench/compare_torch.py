@@ -14,7 +14,8 @@ Torch is not charged for any layout change: (a) stops at its T outputs of [B, E]
 serving loop would; torch allocates its outputs per call, as nn.EmbeddingBag does (its loop's
 [B, E] blocks come back from malloc's heap; the concat's one large block does not). The floor is
 the engine issue's roofline floor (per table: the lower of its look-ups at the measured random-
-gather rate and one pass over it; summed) divided by the thread count. Prints a Markdown table of medians, spreads
+gather rate and one pass over it; summed), with the rates measured on as many cores as threads,
+all at once (with 16 cores the shared memory gives less than 16 times one core's rate). Prints a Markdown table of medians, spreads
 (p90-p10 over all timed batches, relative) and ratios. Usage:
   PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE] [--threads 1,16]
 """

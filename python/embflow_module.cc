@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -301,20 +302,26 @@ class EmbeddingBagCollection {
 
   // The roofline floor of a batch (engine issue's definition: per table, the lower of its look-ups
   // at this machine's measured random-gather rate for a table of its size and one sequential pass
-  // over it; summed), divided by `cores` for a batch spread over that many. Seconds. Each table's
-  // roofline is measured on its first call (seconds for a large model), then kept.
+  // over it; summed), with the rates measured on `cores` cores at once (measure_roofline): what
+  // those cores achieve together, not one core's rate times their number. Seconds. Each table's
+  // roofline is measured on the first call for a core count (seconds for a large model), then kept.
   double roofline_floor(const py::list& indices, const py::list& offsets, int cores) {
     const ArrayBatch batch = csr_batch("roofline_floor", indices, offsets, std::nullopt);
+    const int have = describe_machine().physical_cores;
+    if (cores < 1 || cores > have) {
+      throw InvalidInput(fmt::format("roofline_floor: cores must be 1 to {} (this machine's), got {}", have, cores));
+    }
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(mu_);
-    if (roofline_.empty()) {
-      for (const TableView& v : views_) roofline_.push_back(measure_roofline(v, default_runner_options().isa));
+    std::vector<RooflinePoint>& roof = roofline_[cores];
+    if (roof.empty()) {
+      for (const TableView& v : views_) roof.push_back(measure_roofline(v, default_runner_options().isa, 7, cores));
     }
     double floor = 0;
     for (std::size_t t = 0; t < model_.tables.size(); ++t) {
-      floor += roofline_floor_seconds(batch.view.tables[t].num_indices, model_.tables[t].bytes(), roofline_[t]);
+      floor += roofline_floor_seconds(batch.view.tables[t].num_indices, model_.tables[t].bytes(), roof[t]);
     }
-    return floor / std::max(cores, 1);
+    return floor;
   }
 
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
@@ -480,7 +487,7 @@ class EmbeddingBagCollection {
   std::unique_ptr<ModelRunner> runner_;  // the calling thread (not thread-safe: mu_)
   std::unique_ptr<PlanExecutor> executor_;
   std::int64_t plan_batch_ = -1;
-  std::vector<RooflinePoint> roofline_;  // per table, measured on first use
+  std::map<int, std::vector<RooflinePoint>> roofline_;  // [cores][table], measured on first use
   std::mutex mu_;
 };
 
@@ -569,7 +576,8 @@ PYBIND11_MODULE(embflow, m) {
            "hot-rows:K, heavy-table:L")
       .def("roofline_floor", &EmbeddingBagCollection::roofline_floor, py::arg("indices"), py::arg("offsets"),
            py::arg("cores") = 1,
-           "seconds: the batch's roofline floor (docs/BENCHMARKS.md), divided by `cores`; tables measured on first call")
+           "seconds: the batch's roofline floor (docs/BENCHMARKS.md) with the rates of `cores` cores working at once; "
+           "tables measured on the first call for a core count")
       .def("plan", &EmbeddingBagCollection::plan, py::arg("indices"), py::arg("offsets"), py::arg("profile") = "",
            py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10,
            "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "

@@ -36,6 +36,7 @@ std::string_view to_string(Flow f);
 std::string_view paper_name(Flow f);
 Flow parse_flow(std::string_view s);  // our names or the paper's (GM, L1, GM-UB, L1-UB)
 bool is_resident(Flow f);
+bool is_tile_scan(Flow f);  // tile-scan or resident-tile-scan
 
 enum class Isa { kGeneric, kAvx2, kAvx512 };
 std::string_view to_string(Isa isa);

@@ -37,8 +37,11 @@ struct RooflinePoint {
 };
 // The gather figure is the best over prefetch distances {16, 32, 64, 128} of the gather kernel on bags
 // of 32 uniform random rows (so per-bag work is negligible), fresh rows for every repetition; the scan figure is the best of 3
-// passes summing every 64-bit word of the table.
-RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed = 7);
+// passes summing every 64-bit word of the table. With cores > 1, that many threads pinned to
+// cores 0..cores-1 do the same at once (the scan split between them) and the rates are theirs
+// together: the machine's roofline for a batch spread over those cores, which on a shared
+// memory system is less than cores times one core's.
+RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed = 7, int cores = 1);
 
 // Roofline floor of `lookups` look-ups into a table of `table_bytes`: the lower of gathering them
 // at the measured rate and one sequential pass over the table. Seconds.

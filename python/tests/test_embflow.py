@@ -183,10 +183,14 @@ def test_several_python_threads():
     assert not errors
 
 
-def test_roofline_floor_is_positive_and_shared_by_cores():
+def test_roofline_floor_is_measured_per_core_count_and_kept():
     rng = np.random.default_rng(SEED + 6)
     ebc = embflow.EmbeddingBagCollection([rng.standard_normal((4096, 16)).astype(np.float32)])
     ix, off = ebc.generate(256)
     one = ebc.roofline_floor(ix, off)
     assert one > 0
-    assert ebc.roofline_floor(ix, off, cores=2) == pytest.approx(one / 2)
+    assert ebc.roofline_floor(ix, off) == one  # measured once, then kept
+    cores = len(os.sched_getaffinity(0))
+    assert ebc.roofline_floor(ix, off, cores=cores) > 0
+    with pytest.raises(embflow.InvalidInput, match="cores must be 1 to"):
+        ebc.roofline_floor(ix, off, cores=100000)

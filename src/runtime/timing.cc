@@ -1,11 +1,16 @@
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <iterator>
+#include <mutex>
+#include <thread>
 
 #include "core/rng.h"
 #include "embflow/measure.h"
+#include "embflow/topology.h"
 
 namespace embflow {
 namespace {
@@ -48,56 +53,113 @@ int warm_until_stable(const std::function<double()>& once, int max_blocks) {
   return max_blocks * kBlock;
 }
 
-RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed) {
-  RooflinePoint r;
-  constexpr std::int64_t kBag = 32;
-  constexpr int kDistances[] = {16, 32, 64, 128};
-  constexpr int kReps = 3;
-  const std::int64_t lookups = 1 << 17;
-  const std::int64_t bags = lookups / kBag;
-  // Fresh rows for every repetition: a repeated index set would be served from cache.
-  constexpr int kRuns = static_cast<int>(std::size(kDistances)) * kReps;
-  std::vector<std::int64_t> offsets(static_cast<std::size_t>(bags) + 1);
-  std::vector<std::int64_t> indices(static_cast<std::size_t>(lookups) * kRuns);
-  Rng rng(seed);
-  for (auto& i : indices) i = table.first_row + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(table.rows)));
-  for (std::int64_t b = 0; b <= bags; ++b) offsets[b] = b * kBag;
-  BagsView v;
-  v.index_type = IndexType::kInt64;
-  v.offsets = offsets.data();
-  v.num_bags = bags;
-  v.num_indices = lookups;
-  std::vector<float> out(static_cast<std::size_t>(bags * table.dim));
-  KernelOptions opt;
-  double best = 1e30;
-  int run = 0;
-  for (int distance : kDistances) {
-    opt.prefetch_distance = distance;
-    for (int rep = 0; rep < kReps; ++rep, ++run) {
-      v.indices = indices.data() + static_cast<std::size_t>(run) * lookups;
-      const double t0 = now();
-      run_flow(Flow::kGather, table, v, {0, bags}, {table.first_row, table.end_row()}, {out.data(), table.dim}, opt, isa);
-      best = std::min(best, now() - t0);
-    }
-  }
-  r.gather_rows_per_s = static_cast<double>(lookups) / best;
+namespace {
 
-  const std::size_t words = table.bytes() / 8;
-  double best_scan = 1e30;
-  volatile std::uint64_t sink = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+// One thread's share of a roofline measurement: `runs` timed gathers of fresh random rows (the
+// run-th with prefetch distance kDistances[run / kReps]) and `scans` timed passes over its slice
+// of the table. `sync` lines up the threads before each timed step, so that with several threads
+// every step measures them all at once.
+class RooflineProbe {
+ public:
+  static constexpr int kDistances[] = {16, 32, 64, 128};
+  static constexpr int kReps = 3;
+  static constexpr int kRuns = static_cast<int>(std::size(kDistances)) * kReps;
+  static constexpr int kScans = 3;
+  static constexpr std::int64_t kBag = 32;
+  static constexpr std::int64_t kLookups = 1 << 17;
+
+  RooflineProbe(const TableView& table, std::uint64_t seed, std::size_t scan_begin, std::size_t scan_end)
+      : table_(table), scan_begin_(scan_begin), scan_end_(scan_end),
+        offsets_(static_cast<std::size_t>(kLookups / kBag) + 1),
+        indices_(static_cast<std::size_t>(kLookups) * kRuns),
+        out_(static_cast<std::size_t>(kLookups / kBag * table.dim)) {
+    // Fresh rows for every repetition: a repeated index set would be served from cache.
+    Rng rng(seed);
+    for (auto& i : indices_) i = table.first_row + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(table.rows)));
+    for (std::size_t b = 0; b < offsets_.size(); ++b) offsets_[b] = static_cast<std::int64_t>(b) * kBag;
+  }
+
+  double gather(int run, Isa isa) {
+    BagsView v;
+    v.index_type = IndexType::kInt64;
+    v.offsets = offsets_.data();
+    v.num_bags = kLookups / kBag;
+    v.num_indices = kLookups;
+    v.indices = indices_.data() + static_cast<std::size_t>(run) * kLookups;
+    KernelOptions opt;
+    opt.prefetch_distance = kDistances[run / kReps];
+    const double t0 = now();
+    run_flow(Flow::kGather, table_, v, {0, v.num_bags}, {table_.first_row, table_.end_row()}, {out_.data(), table_.dim},
+             opt, isa);
+    return now() - t0;
+  }
+
+  double scan() {
     const double t0 = now();
     std::uint64_t acc = 0;
-    for (std::size_t w = 0; w < words; ++w) {
+    for (std::size_t w = scan_begin_ / 8; w < scan_end_ / 8; ++w) {
       std::uint64_t x;
-      std::memcpy(&x, table.data + 8 * w, 8);
+      std::memcpy(&x, table_.data + 8 * w, 8);
       acc += x;
     }
-    sink = acc;
-    best_scan = std::min(best_scan, now() - t0);
+    sink_ = acc;
+    return now() - t0;
   }
-  (void)sink;
-  r.scan_bytes_per_s = static_cast<double>(table.bytes()) / std::max(best_scan, 1e-9);
+
+ private:
+  const TableView& table_;
+  std::size_t scan_begin_, scan_end_;
+  std::vector<std::int64_t> offsets_, indices_;
+  std::vector<float> out_;
+  volatile std::uint64_t sink_ = 0;
+};
+
+}  // namespace
+
+RooflinePoint measure_roofline(const TableView& table, Isa isa, std::uint64_t seed, int cores) {
+  cores = std::max(cores, 1);
+  using P = RooflineProbe;
+  // [thread][step]: kRuns gathers, then kScans scans.
+  std::vector<std::vector<double>> seconds(static_cast<std::size_t>(cores), std::vector<double>(P::kRuns + P::kScans));
+  const std::size_t bytes = table.bytes() / 8 * 8;
+  auto work = [&](int c, const std::function<void()>& sync) {
+    P probe(table, seed + 7919 * static_cast<std::uint64_t>(c), bytes * c / cores, bytes * (c + 1) / cores);
+    for (int step = 0; step < P::kRuns + P::kScans; ++step) {
+      sync();
+      seconds[c][step] = step < P::kRuns ? probe.gather(step, isa) : probe.scan();
+    }
+  };
+  if (cores == 1) {
+    work(0, [] {});
+  } else {
+    std::barrier<> start(cores);
+    std::vector<std::thread> threads;
+    std::exception_ptr error;
+    std::mutex mu;
+    for (int c = 0; c < cores; ++c) {
+      threads.emplace_back([&, c] {
+        try {
+          pin_current_thread(c);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!error) error = std::current_exception();
+        }
+        work(c, [&] { start.arrive_and_wait(); });
+      });
+    }
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
+  }
+  // A step takes as long as its slowest thread; the best step of each kind counts.
+  double best_gather = 1e30, best_scan = 1e30;
+  for (int step = 0; step < P::kRuns + P::kScans; ++step) {
+    double slowest = 0;
+    for (int c = 0; c < cores; ++c) slowest = std::max(slowest, seconds[c][step]);
+    (step < P::kRuns ? best_gather : best_scan) = std::min(step < P::kRuns ? best_gather : best_scan, slowest);
+  }
+  RooflinePoint r;
+  r.gather_rows_per_s = static_cast<double>(P::kLookups) * cores / best_gather;
+  r.scan_bytes_per_s = static_cast<double>(bytes) / std::max(best_scan, 1e-9);
   return r;
 }
 

@@ -38,6 +38,7 @@ Flow parse_flow(std::string_view s) {
 }
 
 bool is_resident(Flow f) { return f == Flow::kResident || f == Flow::kResidentTileScan; }
+bool is_tile_scan(Flow f) { return f == Flow::kTileScan || f == Flow::kResidentTileScan; }
 
 void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows, OutputView out,
               const KernelOptions& opt, Isa isa) {
@@ -55,7 +56,7 @@ void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange 
   }
   if (opt.prefetch_distance < 0) throw InvalidInput("prefetch distance must be >= 0");
   const kernels::KernelTable& k = kernels::kernel_table(isa);
-  if (flow == Flow::kTileScan || flow == Flow::kResidentTileScan) {
+  if (is_tile_scan(flow)) {
     kernels::tile_scan(k, table, bags, slice, rows, out, opt);
     return;
   }
