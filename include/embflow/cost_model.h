@@ -59,6 +59,9 @@ struct ItemLoad {
   double out_row_bytes = 0;   // bytes of an output row (float32 x dim)
   double table_bytes = 0;     // bytes of the item's row range
   double touched_tile_bytes = 0;  // bytes of the tiles a tile scan streams
+  // A row-range item writes partial sums into [bags, dim] floats of its own, not into the batch's
+  // output: its bags are priced against that (small, sequential) buffer. 0 for other items.
+  double private_output_bytes = 0;
 };
 ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,
                    std::size_t tile_bytes);

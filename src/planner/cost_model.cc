@@ -63,12 +63,14 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   const double tiles = std::ceil(static_cast<double>(rows.size()) / static_cast<double>(per_tile));
   const double touched = tiles * (1.0 - std::exp(-l.distinct / std::max(tiles, 1.0)));
   l.touched_tile_bytes = std::min(l.table_bytes, touched * static_cast<double>(per_tile) * l.row_bytes);
+  if (rows.begin != 0 || rows.end != table.rows) l.private_output_bytes = l.bags * l.out_row_bytes;
   return l;
 }
 
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
-  double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes, std::max(core.output_bytes, 1.0)) +
+  const double output = l.private_output_bytes > 0 ? l.private_output_bytes : core.output_bytes;
+  double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes, std::max(output, 1.0)) +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;

@@ -89,8 +89,9 @@ ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptio
       const TableSpec& s = model.tables[static_cast<std::size_t>(it.table)];
       const bool split = i + 1 < plan.items[0].size() && plan.items[0][i + 1].table == it.table;
       ValidationCase c;
-      c.table = fmt::format("{}/{} ({}, {} dim {}, {}, bags {}-{}{})", model.name, s.name, human_bytes(static_cast<double>(s.bytes())),
-                            to_string(s.row_type), s.dim, w.distribution.to_string(), s.bag_size.min, s.bag_size.max,
+      c.table = fmt::format("{}/{} ({}, {} dim {}, {}, batch {}, bags {}-{}{})", model.name, s.name,
+                            human_bytes(static_cast<double>(s.bytes())), to_string(s.row_type), s.dim,
+                            w.distribution.to_string(), w.batch_size, s.bag_size.min, s.bag_size.max,
                             !split ? "" : it.bags.size() != w.batch_size ? ", as two batch halves" : ", as two row halves");
       c.flow = it.flow;
       c.predicted = predicted.item_seconds[0][i] + (split ? predicted.item_seconds[0][i + 1] : 0.0);
