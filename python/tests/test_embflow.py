@@ -98,6 +98,37 @@ def test_jagged_layout_matches_csr():
     np.testing.assert_array_equal(ebc.forward_jagged(values, lengths.reshape(-1)), csr)
 
 
+def test_jagged_int32_weighted_and_bad_input():
+    # The jagged path views each table's slice of `values` (and `weights`) in place, with offsets
+    # of the values' own index type: int32 and weights must give what the CSR path gives.
+    rng = np.random.default_rng(SEED + 7)
+    tables = [rng.standard_normal((50 + 10 * t, 8)).astype(np.float32) for t in range(3)]
+    ebc = embflow.EmbeddingBagCollection(tables)
+    batch = 16
+    lengths = rng.integers(0, 4, size=(3, batch)).astype(np.int32)
+    values = np.concatenate([rng.integers(0, tables[t].shape[0], size=int(lengths[t].sum()))
+                             for t in range(3)]).astype(np.int32)
+    weights = rng.uniform(0, 2, size=len(values)).astype(np.float32)
+    jagged = ebc.forward_jagged(values, lengths, weights)
+    starts = np.concatenate([[0], np.cumsum(lengths.sum(axis=1))])
+    part = lambda a, t: a[starts[t]:starts[t + 1]]
+    csr = ebc.forward([part(values, t) for t in range(3)],
+                      [np.concatenate([[0], np.cumsum(lengths[t])]).astype(np.int32) for t in range(3)],
+                      per_sample_weights=[part(weights, t) for t in range(3)])
+    np.testing.assert_array_equal(jagged, csr)
+    with pytest.raises(embflow.InvalidInput, match="weights for"):
+        ebc.forward_jagged(values, lengths, weights[:-1])
+    # An out-of-range value in table 1's sample 2 (made non-empty) names that table and sample.
+    lengths[1, 2] = max(lengths[1, 2], 1)
+    values = np.concatenate([rng.integers(0, tables[t].shape[0], size=int(lengths[t].sum()))
+                             for t in range(3)]).astype(np.int32)
+    bad = values.copy()
+    first = int(lengths.sum(axis=1)[0] + lengths[1, :2].sum())
+    bad[first] = tables[1].shape[0]
+    with pytest.raises(embflow.InvalidInput, match=r"table 't1': sample 2: index 60"):
+        ebc.forward_jagged(bad, lengths)
+
+
 def test_out_parameter_is_written_in_place():
     rng = np.random.default_rng(SEED + 5)
     tables = [rng.standard_normal((100, 8)).astype(np.float32) for _ in range(2)]
