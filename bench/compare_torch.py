@@ -17,7 +17,7 @@ the engine issue's roofline floor (per table: the lower of its look-ups at the m
 gather rate and one pass over it; summed), with the rates measured on as many cores as threads,
 all at once (with 16 cores the shared memory gives less than 16 times one core's rate). Prints a Markdown table of medians, spreads
 (p90-p10 over all timed batches, relative) and ratios. Usage:
-  PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE] [--threads 1,16]
+  PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE] [--threads 1,16] [--huge-pages]
 """
 import argparse
 import os
@@ -50,7 +50,7 @@ def aligned_zeros(shape):
 class Setup:
     """One model's tables in one torch tensor; torch modules and an embflow collection over it."""
 
-    def __init__(self, model, dim, max_rows):
+    def __init__(self, model, dim, max_rows, huge_pages=False):
         self.spec = embflow.preset(model, dim=dim, max_rows=max_rows)
         rows = [t["rows"] for t in self.spec]
         self.base = np.cumsum([0] + rows[:-1]).tolist()
@@ -60,6 +60,8 @@ class Setup:
         self.bags = [torch.nn.EmbeddingBag(r, dim, mode="sum", _weight=v) for r, v in zip(rows, views)]
         self.ebc = embflow.EmbeddingBagCollection(views, names=[t["name"] for t in self.spec],
                                                   bag_sizes=[t["bag_size"] for t in self.spec])
+        if huge_pages:  # the one tensor both sides read: torch gains from it as much as embflow
+            self.ebc.collapse_huge_pages()
 
     def batches(self, batch, dist, count):
         out = []
@@ -127,6 +129,8 @@ def main():
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="row-capped criteo-kaggle, batch 2048, one distribution")
     p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
+    p.add_argument("--huge-pages", action="store_true",
+                   help="back the shared table tensor with 2 MiB pages first (collapse_huge_pages)")
     args = p.parse_args()
     all_cores = len(os.sched_getaffinity(0))
     threads = sorted({int(t) for t in args.threads.split(",")} if args.threads else {1, all_cores})
@@ -137,6 +141,7 @@ def main():
                    for m, d, cap in (("criteo-kaggle", 16, None), ("criteo-kaggle", 64, None), ("dlrm-v2", 128, 2000000))
                    for b in (2048, 65536) for dist in ("uniform", "zipf:1.05")]
     print(f"torch {torch.__version__}; embflow module; threads {threads}; "
+          f"{'tables collapsed into 2 MiB pages; ' if args.huge_pages else ''}"
           f"{args.rounds} rounds x {args.iters} batches per method, interleaved")
     print()
     print("| configuration | threads | (a) loop us | (b) concat us | (c) embflow symmetric us | (d) embflow plan us | "
@@ -146,7 +151,7 @@ def main():
     for model, dim, cap, batch, dist in configs:
         if key != (model, dim, cap):
             setup, key = None, (model, dim, cap)
-            setup = Setup(model, dim, cap)
+            setup = Setup(model, dim, cap, args.huge_pages)
         count = 8 if batch <= 8192 else 2
         for cores in threads:
             iters = args.iters if batch <= 8192 else max(2, args.iters // 2)

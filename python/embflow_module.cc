@@ -23,6 +23,7 @@
 #include "embflow/table.h"
 #include "embflow/topology.h"
 #include "embflow/workload.h"
+#include "core/memory.h"
 #include "runtime/batch_prep.h"
 
 namespace py = pybind11;
@@ -367,6 +368,18 @@ class EmbeddingBagCollection {
     plan_batch_ = p->plan.batch_size;
   }
 
+  // Backs the caller's tables with 2 MiB pages now (advise_huge_pages): fewer TLB misses for
+  // embflow and for anything else reading the same memory (torch included). Returns the bytes
+  // collapsed; tables embflow allocated itself are huge-paged already and not counted.
+  std::size_t collapse_huge_pages() {
+    std::size_t done = 0;
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!owned_.empty()) return 0;
+    for (const TableView& v : views_) done += advise_huge_pages(v.data, v.bytes(), true);
+    return done;
+  }
+
   std::size_t num_tables() const { return model_.tables.size(); }
   std::vector<int> dims() const {
     std::vector<int> d;
@@ -574,6 +587,9 @@ PYBIND11_MODULE(embflow, m) {
            py::arg("seed") = 1, py::arg("index_type") = "int64", py::arg("bag_size") = py::none(),
            "a batch from embflow's generators: (indices, offsets) lists; dist: uniform, zipf:A, hotset:F:P, "
            "hot-rows:K, heavy-table:L")
+      .def("collapse_huge_pages", &EmbeddingBagCollection::collapse_huge_pages,
+           "backs the tables given by the caller with 2 MiB pages now (Linux MADV_COLLAPSE; seconds per GiB); "
+           "returns the bytes collapsed (0 where the kernel refuses)")
       .def("roofline_floor", &EmbeddingBagCollection::roofline_floor, py::arg("indices"), py::arg("offsets"),
            py::arg("cores") = 1,
            "seconds: the batch's roofline floor (docs/BENCHMARKS.md) with the rates of `cores` cores working at once; "

@@ -129,6 +129,18 @@ def test_jagged_int32_weighted_and_bad_input():
         ebc.forward_jagged(bad, lengths)
 
 
+def test_collapse_huge_pages_keeps_the_results():
+    rng = np.random.default_rng(SEED + 8)
+    table = rng.standard_normal((1 << 17, 16)).astype(np.float32)  # 8 MiB: whole 2 MiB pages inside
+    ebc = embflow.EmbeddingBagCollection([table])
+    ix, off = ebc.generate(512)
+    before = ebc.forward(ix, off)
+    done = ebc.collapse_huge_pages()  # 0 where the kernel refuses (THP off, old kernel)
+    assert 0 <= done <= table.nbytes and done % (2 << 20) == 0
+    np.testing.assert_array_equal(ebc.forward(ix, off), before)
+    assert embflow.EmbeddingBagCollection.from_preset("criteo-kaggle", max_rows=1000).collapse_huge_pages() == 0
+
+
 def test_out_parameter_is_written_in_place():
     rng = np.random.default_rng(SEED + 5)
     tables = [rng.standard_normal((100, 8)).astype(np.float32) for _ in range(2)]

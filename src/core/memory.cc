@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -18,6 +19,8 @@
 namespace embflow {
 namespace {
 constexpr std::size_t kHugePage = 2u << 20;
+// MADV_COLLAPSE (Linux 6.1, uapi asm-generic/mman-common.h): glibc 2.36's <sys/mman.h> lacks it.
+constexpr int kMadvCollapse = 25;
 }  // namespace
 
 std::size_t available_memory() {
@@ -29,6 +32,18 @@ std::size_t available_memory() {
     if (key == "MemAvailable:") return kib * 1024;
   }
   return 0;
+}
+
+std::size_t advise_huge_pages(const void* data, std::size_t bytes, bool collapse) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t lo = (begin + kHugePage - 1) / kHugePage * kHugePage;
+  const std::uintptr_t hi = (begin + bytes) / kHugePage * kHugePage;
+  if (hi <= lo) return 0;
+  void* p = reinterpret_cast<void*>(lo);
+  const std::size_t len = hi - lo;
+  if (madvise(p, len, MADV_HUGEPAGE) != 0) return 0;
+  if (collapse && madvise(p, len, kMadvCollapse) != 0) return 0;  // EINVAL before Linux 6.1
+  return len;
 }
 
 Buffer Buffer::allocate(std::size_t bytes, Pages pages) {
