@@ -106,6 +106,12 @@ class CostModel {
   // Bytes the item pulls through the core's caches per batch: its first-touched rows (or
   // touched tiles) and its output rows. Resident copies stay: they count as resident bytes.
   static double traffic_bytes(Flow flow, const ItemLoad& load);
+  // How many times a flow writes each of its bags' output rows. embflow's CPU tile scan zeroes
+  // them first, then adds every look-up into them tile by tile: twice, in a measured profile
+  // (and in the calibration that fits it). A described machine's figures stand for its own
+  // flows (an Ascend UB flow writes each output row once, from its buffer): once there.
+  double output_passes(Flow flow) const;
+  static double measured_output_passes(Flow flow);
   // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
   // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
   bool calibrated_for(Flow flow, const ItemLoad& load) const;

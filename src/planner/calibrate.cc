@@ -273,8 +273,8 @@ class Calibrator {
     auto load = [&](const Probe& pr, const TableSample& sample, std::int64_t batch, RowRange rows) {
       return item_load(pr.spec, sample, {0, batch}, rows, p_.tile_bytes);
     };
-    auto rest = [&](double seconds, const ItemLoad& l, double output_bytes) {  // once the fixed costs are paid
-      return seconds - p_.item_seconds - l.bags * bag_family.at(l.out_row_bytes, output_bytes);
+    auto rest = [&](double seconds, const ItemLoad& l, double output_bytes, Flow flow = Flow::kGather) {  // once the fixed costs are paid
+      return seconds - p_.item_seconds - CostModel::measured_output_passes(flow) * l.bags * bag_family.at(l.out_row_bytes, output_bytes);
     };
     // Hits: what is left once the item and its bags are paid, the bags priced by the hit model's
     // own empty-bag tables (its output is not the first-touch models').
@@ -356,7 +356,7 @@ class Calibrator {
     std::vector<double> x1, x2, y, rx, ry, rl;
     for (std::size_t i = 0; i < scan_probes.size(); ++i) {
       const ItemLoad l = load(scan_probes[i], sc.samples[i], kBatch, {0, scan_probes[i].spec.rows});
-      const double left = rest(sc.seconds[0][i], l, 4.0 * kBatch * scan_dims);
+      const double left = rest(sc.seconds[0][i], l, 4.0 * kBatch * scan_dims, scan_probes[i].flow);
       // Relative errors: a 128 MiB scan's milliseconds must not drown a 256 KiB one's microseconds.
       const double w = 1.0 / std::max(left, 1e-9);
       if (scan_probes[i].flow == Flow::kTileScan) x1.push_back(l.touched_tile_bytes * w), x2.push_back(l.lookups * w), y.push_back(1.0);
@@ -367,7 +367,7 @@ class Calibrator {
     for (const auto& [times, batch] : {std::pair{&sc, kBatch}, std::pair{&sc_big, big_batch}}) {
       for (std::size_t i = 0; i < scan_probes.size(); ++i) {
         const ItemLoad l = load(scan_probes[i], times->samples[i], batch, {0, scan_probes[i].spec.rows});
-        const double left = rest(times->seconds[0][i], l, 4.0 * static_cast<double>(batch) * scan_dims);
+        const double left = rest(times->seconds[0][i], l, 4.0 * static_cast<double>(batch) * scan_dims, scan_probes[i].flow);
         if (scan_probes[i].flow == Flow::kTileScan) {
           serve.emplace_back(l.lookups, std::max(0.0, left - l.touched_tile_bytes * scan) / l.lookups, l.lookups);
         } else {

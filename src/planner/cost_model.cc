@@ -70,7 +70,7 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
   const double output = l.private_output_bytes > 0 ? l.private_output_bytes : core.output_bytes;
-  double t = p.item_seconds + l.bags * p.bag_seconds.at(l.out_row_bytes, std::max(output, 1.0)) +
+  double t = p.item_seconds + output_passes(flow) * l.bags * p.bag_seconds.at(l.out_row_bytes, std::max(output, 1.0)) +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
@@ -121,6 +121,12 @@ double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
     case Flow::kResidentTileScan: return out;
   }
   return out;
+}
+
+double CostModel::measured_output_passes(Flow flow) { return is_tile_scan(flow) ? 2.0 : 1.0; }
+
+double CostModel::output_passes(Flow flow) const {
+  return profile_.source == "measured" ? measured_output_passes(flow) : 1.0;
 }
 
 double CostModel::dram_bytes(Flow flow, const ItemLoad& l) const {
