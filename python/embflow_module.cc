@@ -60,10 +60,11 @@ struct ArrayBatch {
   std::vector<std::vector<std::int32_t>> offsets32;
 };
 
-void check_weights(const std::string& table, const py::array& w) {
+// `what`: where the weights were given, for the error ("table 'C3'", "forward_jagged").
+void check_weights(const std::string& what, const py::array& w) {
   if (w.ndim() != 1 || !is_c_contiguous(w) || !w.dtype().is(py::dtype::of<float>())) {
-    throw InvalidInput(fmt::format("table '{}': per_sample_weights must be a contiguous 1-D float32 array, got {}",
-                                   table, describe(w)));
+    throw InvalidInput(fmt::format("{}: per_sample_weights must be a contiguous 1-D float32 array, got {}", what,
+                                   describe(w)));
   }
 }
 
@@ -88,7 +89,7 @@ BagsView bags_view(const std::string& table, const py::array& indices, const py:
   v.num_indices = indices.size();
   v.num_bags = offsets.size() - 1;
   if (weights) {
-    check_weights(table, *weights);
+    check_weights(fmt::format("table '{}'", table), *weights);
     v.weights = static_cast<const float*>(weights->data());
     v.num_weights = weights->size();
   }
@@ -209,7 +210,7 @@ class EmbeddingBagCollection {
     const float* weights = nullptr;
     if (weights_obj && !weights_obj->is_none()) {
       const py::array w = as_array(*weights_obj);
-      check_weights("(all)", w);
+      check_weights("forward_jagged", w);
       if (w.size() != values.size()) {
         throw InvalidInput(fmt::format("forward_jagged: {} weights for {} values (need one weight per value)", w.size(),
                                        values.size()));
