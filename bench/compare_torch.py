@@ -153,8 +153,8 @@ def main():
             setup, key = None, (model, dim, cap)
             setup = Setup(model, dim, cap, args.huge_pages)
         count = 8 if batch <= 8192 else 2
+        iters = args.iters if batch <= 8192 else max(2, args.iters // 2)
         for cores in threads:
-            iters = args.iters if batch <= 8192 else max(2, args.iters // 2)
             t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count)
             m = {k: statistics.median(v) for k, v in t.items()}
             name = f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"

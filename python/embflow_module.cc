@@ -362,10 +362,8 @@ class EmbeddingBagCollection {
     if (p->plan.model != model_.name || p->model.tables.size() != model_.tables.size()) {
       throw InvalidInput("use_plan: the plan was made for another collection");
     }
-    std::vector<const TableView*> ptrs;
-    for (const auto& v : views_) ptrs.push_back(&v);
     py::gil_scoped_release release;
-    executor_ = std::make_unique<PlanExecutor>(model_, ptrs, p->plan, default_runner_options());
+    executor_ = std::make_unique<PlanExecutor>(model_, view_pointers(views_), p->plan, default_runner_options());
     plan_batch_ = p->plan.batch_size;
   }
 
@@ -408,9 +406,7 @@ class EmbeddingBagCollection {
 
   void finish() {
     if (model_.tables.empty()) throw InvalidInput("an EmbeddingBagCollection needs at least one table");
-    std::vector<const TableView*> ptrs;
-    for (const auto& v : views_) ptrs.push_back(&v);
-    runner_ = std::make_unique<ModelRunner>(model_, ptrs, std::vector<Flow>(model_.tables.size(), Flow::kGather),
+    runner_ = std::make_unique<ModelRunner>(model_, view_pointers(views_), std::vector<Flow>(model_.tables.size(), Flow::kGather),
                                             default_runner_options());
   }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "embflow/model.h"
 
@@ -26,6 +27,9 @@ struct TableView {
   }
   std::size_t bytes() const { return static_cast<std::size_t>(rows) * row_stride; }
 };
+
+// Pointers to each view, as the runner and the executor take them (`views` must outlive them).
+std::vector<const TableView*> view_pointers(const std::vector<TableView>& views);
 
 // A block of memory: 64-byte aligned, from mmap with MADV_HUGEPAGE above 2 MiB, or a read-only
 // file mapping. Move-only.

@@ -2,11 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "embflow/profile.h"
-
-#include <fmt/format.h>
-
 #include "embflow/error.h"
+#include "embflow/profile.h"
 
 namespace embflow::cli {
 
@@ -79,6 +76,5 @@ void PlannerArgs::add_to(CLI::App& app, bool profile_required) {
   app.add_option("--min-gain", min_gain, "the asymmetric mapper keeps the symmetric mapping unless a plan is predicted "
                  "this much faster (a fraction)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
 }
-
 
 }  // namespace embflow::cli

@@ -7,6 +7,7 @@
 
 #include "core/format.h"
 #include "embflow/model.h"
+#include "embflow/planner.h"
 #include "embflow/workload.h"
 
 namespace embflow::cli {
@@ -36,7 +37,7 @@ struct WorkloadArgs {
 struct PlannerArgs {
   std::string profile;
   int cores = 0;
-  double min_gain = 0.10;  // PlannerOptions' default
+  double min_gain = PlannerOptions{}.min_gain;
 
   // `profile_required`: simulate needs one (it runs nothing here to calibrate with).
   void add_to(CLI::App& app, bool profile_required);

@@ -111,10 +111,4 @@ void write_text_file(const std::string& path, const std::string& text, const std
   if (!out) throw IoError(fmt::format("{}: cannot write the {}", path, what));
 }
 
-std::vector<const TableView*> view_pointers(const std::vector<TableView>& views) {
-  std::vector<const TableView*> out;
-  for (const auto& v : views) out.push_back(&v);
-  return out;
-}
-
 }  // namespace embflow::cli

@@ -45,6 +45,4 @@ bool check_model_output(const ModelSpec& model, const std::vector<TableView>& vi
 // Writes `text` to `path`; throws IoError naming `what` ("plan", "chart") and the path.
 void write_text_file(const std::string& path, const std::string& text, const std::string& what);
 
-std::vector<const TableView*> view_pointers(const std::vector<TableView>& views);
-
 }  // namespace embflow::cli

@@ -90,6 +90,12 @@ Table Table::map_npy(const TableSpec& spec, const std::string& path) {
   return t;
 }
 
+std::vector<const TableView*> view_pointers(const std::vector<TableView>& views) {
+  std::vector<const TableView*> out;
+  for (const auto& v : views) out.push_back(&v);
+  return out;
+}
+
 TableView Table::view() const {
   TableView v;
   v.data = storage_.data() + offset_;

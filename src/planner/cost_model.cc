@@ -63,7 +63,7 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   const double tiles = std::ceil(static_cast<double>(rows.size()) / static_cast<double>(per_tile));
   const double touched = tiles * (1.0 - std::exp(-l.distinct / std::max(tiles, 1.0)));
   l.touched_tile_bytes = std::min(l.table_bytes, touched * static_cast<double>(per_tile) * l.row_bytes);
-  if (rows.begin != 0 || rows.end != table.rows) l.private_output_bytes = l.bags * l.out_row_bytes;
+  if (!rows.whole(table.rows)) l.private_output_bytes = l.bags * l.out_row_bytes;
   return l;
 }
 
@@ -182,7 +182,7 @@ std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const Mode
   };
   std::map<std::int64_t, std::vector<Writer>> by_block;  // who writes each block, for which bags
   auto writes_output = [&](const WorkItem& it) {
-    return it.rows.begin == 0 && it.rows.end == model.tables[static_cast<std::size_t>(it.table)].rows;
+    return it.rows.whole(model.tables[static_cast<std::size_t>(it.table)].rows);
   };
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     for (const WorkItem& it : plan.items[w]) {
@@ -229,13 +229,14 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   // measured 10-20% slower on 16 cores. Rows of a larger footprint are evicted before the next
   // core asks for them: per item, as before.
   std::vector<double> gather_dram(model.tables.size(), 0.0);
+  const double output_bytes = batch_output_bytes(model, plan.batch_size);
   std::int64_t lookups = 0;
   for (const auto& s : samples) lookups += s.lookups;
   const auto shared = shared_output_bags(plan, model);
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::vector<ItemLoad> loads;
     CoreContext core;
-    core.output_bytes = batch_output_bytes(model, plan.batch_size);
+    core.output_bytes = output_bytes;
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
       const TableSpec& t = model.tables[static_cast<std::size_t>(it.table)];
@@ -243,7 +244,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
       if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
       traffic += traffic_bytes(it.flow, loads.back());
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_bytes(it.flow, loads.back());
-      if (it.rows.begin != 0 || it.rows.end != t.rows) partial_floats += loads.back().bags * t.dim;
+      partial_floats += loads.back().private_output_bytes / sizeof(float);  // row-range items' partial sums
     }
     double busy = 0;
     std::vector<double> items;
@@ -265,7 +266,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   }
   out.overhead_seconds = overhead_seconds(lookups, static_cast<int>(plan.workers()));
   out.reduce_seconds = reduce_seconds(partial_floats);
-  dram += output_dram_bytes(batch_output_bytes(model, plan.batch_size));
+  dram += output_dram_bytes(output_bytes);
   out.dram_seconds = profile_.dram_bytes_per_s > 0 ? dram / profile_.dram_bytes_per_s : 0.0;
   const double busiest = out.worker_seconds.empty() ? 0.0 : *std::max_element(out.worker_seconds.begin(), out.worker_seconds.end());
   out.makespan = combine_busy_and_dram(busiest, out.dram_seconds) + out.overhead_seconds + out.reduce_seconds;

@@ -36,9 +36,7 @@ TableView Arena::place(const TableSpec& spec) {
 
 ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views, const Plan& plan,
                     const WorkloadOptions& workload, int rounds, const RunnerOptions& runner) {
-  std::vector<const TableView*> ptrs;
-  for (const auto& v : views) ptrs.push_back(&v);
-  PlanExecutor executor(model, ptrs, plan, runner);
+  PlanExecutor executor(model, view_pointers(views), plan, runner);
   ItemTimes out;
   {
     const Batch sample = generate_batch(model, workload);

@@ -245,7 +245,7 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
       Task task;
       task.item = it;
       task.view = s.tables[static_cast<std::size_t>(it.table)];
-      task.partial = it.rows.begin != 0 || it.rows.end != task.view.rows;
+      task.partial = !it.rows.whole(task.view.rows);
       if (is_resident(it.flow)) resident_bytes += static_cast<std::size_t>(it.rows.size()) * task.view.row_stride;
       worker.tasks.push_back(std::move(task));
     }

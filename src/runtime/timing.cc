@@ -55,9 +55,9 @@ int warm_until_stable(const std::function<double()>& once, int max_blocks) {
 
 namespace {
 
-// One thread's share of a roofline measurement: `runs` timed gathers of fresh random rows (the
-// run-th with prefetch distance kDistances[run / kReps]) and `scans` timed passes over its slice
-// of the table. `sync` lines up the threads before each timed step, so that with several threads
+// One thread's share of a roofline measurement: kRuns timed gathers of fresh random rows (run r
+// with prefetch distance kDistances[r / kReps]) and kScans timed passes over its slice of the
+// table. measure_roofline lines the threads up before each step, so that with several threads
 // every step measures them all at once.
 class RooflineProbe {
  public:
