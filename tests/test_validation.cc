@@ -1,4 +1,7 @@
 // Bad input gets a typed error naming table, sample and value; skip / clamp repair it.
+#include <algorithm>
+#include <random>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 
@@ -38,13 +41,16 @@ TEST(Validation, IndexOutOfRangeNamesTableSampleAndValue) {
   }
 }
 
-// A bad index at any position is found and named exactly, for both index types; the sub-range
-// check (what the executor's workers split among themselves) sees only its own positions.
-TEST(Validation, BadIndexFoundAtAnyPositionAndOnlyInItsSubRange) {
+// A bad index at any position is named exactly by validate_bags, for both index types; and the
+// kernels of every flow (the runtime's only check of indices on the fast path) serve every look-up
+// but that one, on every ISA, whichever slice holds it.
+TEST(Validation, BadIndexFoundAtAnyPositionByTheCheckAndByTheKernels) {
   const TableSpec spec = small_spec(1000, 4);
-  const std::int64_t n = 5000, bag = 10;  // 500 bags of 10
+  const Table table = Table::random(spec, 1, 1);
+  const std::int64_t n = 5000, bag = 10, bags = n / bag;
   std::vector<std::int64_t> offsets;
-  for (std::int64_t b = 0; b <= n / bag; ++b) offsets.push_back(b * bag);
+  for (std::int64_t b = 0; b <= bags; ++b) offsets.push_back(b * bag);
+  std::vector<float> out(static_cast<std::size_t>(bags) * 4);
   for (IndexType type : {IndexType::kInt32, IndexType::kInt64}) {
     for (std::int64_t pos : {0L, 1L, 1023L, 1024L, 1025L, 2047L, 2048L, 4095L, 4999L}) {
       for (std::int64_t bad : {1000L, -1L}) {
@@ -52,12 +58,52 @@ TEST(Validation, BadIndexFoundAtAnyPositionAndOnlyInItsSubRange) {
         for (std::int64_t k = 0; k < n; ++k) indices[k] = (k * 7919) % 1000;
         indices[pos] = bad;
         const TableBatch tb = bags_of(offsets, indices, type);
-        const std::string e = error_of(spec, tb, n / bag);
+        const std::string e = error_of(spec, tb, bags);
         EXPECT_THAT(e, HasSubstr(fmt::format("sample {}: index {} (position {})", pos / bag, bad, pos))) << e;
-        EXPECT_FALSE(indices_in_range(tb.view(), 0, n, spec.rows));
-        EXPECT_FALSE(indices_in_range(tb.view(), pos, pos + 1, spec.rows));
-        EXPECT_TRUE(indices_in_range(tb.view(), 0, pos, spec.rows));
-        EXPECT_TRUE(indices_in_range(tb.view(), pos + 1, n, spec.rows));
+        for (Isa isa : supported_isas()) {
+          for (Flow f : {Flow::kGather, Flow::kTileScan}) {
+            const std::int64_t b = pos / bag;
+            auto served = [&](BagRange slice) {
+              const LookupReport r = run_flow(f, table.view(), tb.view(), slice, {0, 1000}, {out.data(), 4}, {}, isa);
+              EXPECT_TRUE(r.offsets_ok);
+              return r.served;
+            };
+            EXPECT_EQ(served({0, bags}), n - 1) << to_string(f) << " " << to_string(isa);
+            EXPECT_EQ(served({b, b + 1}), bag - 1);
+            EXPECT_EQ(served({0, b}), b * bag);
+            EXPECT_EQ(served({b + 1, bags}), (bags - b - 1) * bag);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Offsets that decrease, or jump past the slice's end, between valid first and last offsets: every
+// flow stops without reading outside the arrays (the sanitizer build checks that) and says so.
+TEST(Validation, KernelsStopAtMalformedOffsets) {
+  const TableSpec spec = small_spec(50, 20);
+  const Table table = Table::random(spec, 1, 1);
+  std::mt19937_64 rng(3);
+  std::vector<float> out(40 * 20);
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::int64_t nb = 1 + static_cast<std::int64_t>(rng() % 40), n = static_cast<std::int64_t>(rng() % 100);
+    std::vector<std::int64_t> offsets(static_cast<std::size_t>(nb) + 1), indices(static_cast<std::size_t>(n));
+    for (auto& o : offsets) o = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * n + 2)) - 1;
+    offsets.front() = 0;
+    offsets.back() = n;
+    for (auto& i : indices) i = static_cast<std::int64_t>(rng() % 50);
+    const bool monotone = std::is_sorted(offsets.begin(), offsets.end());
+    for (IndexType type : {IndexType::kInt32, IndexType::kInt64}) {
+      const TableBatch tb = bags_of(offsets, indices, type);
+      for (Isa isa : supported_isas()) {
+        for (Flow f : {Flow::kGather, Flow::kTileScan}) {
+          const LookupReport r = run_flow(f, table.view(), tb.view(), {0, nb}, {0, 50}, {out.data(), 20}, {}, isa);
+          EXPECT_EQ(r.offsets_ok, monotone) << to_string(f) << " " << to_string(isa) << " trial " << trial;
+          if (monotone) {
+            EXPECT_EQ(r.served, n);
+          }
+        }
       }
     }
   }

@@ -89,7 +89,7 @@ struct PlanPrediction {
   std::vector<double> worker_seconds;             // busy time per worker, plan order
   std::vector<std::vector<double>> item_seconds;  // [worker][item]
   std::vector<std::size_t> resident_bytes;        // per worker
-  double overhead_seconds = 0;   // hand-off + validation (per batch)
+  double overhead_seconds = 0;   // the batch's hand-off to the workers and back
   double reduce_seconds = 0;     // serial reduction of partial sums
   double dram_seconds = 0;       // the batch's DRAM traffic at the all-core rate
   double makespan = 0;           // predicted seconds per batch
@@ -120,7 +120,7 @@ class CostModel {
   // The output's bytes when it cannot stay in the caches (then it goes to DRAM), else 0.
   double output_dram_bytes(double output_bytes) const;
   // The per-batch terms that do not belong to any worker.
-  double overhead_seconds(std::int64_t total_lookups, int workers) const;
+  double overhead_seconds() const;
   double reduce_seconds(double partial_floats) const;
   double shared_output_seconds(double shared_bags) const { return profile_.shared_output_bag_seconds * shared_bags; }
 

@@ -21,13 +21,13 @@ class PlanExecutor {
   PlanExecutor& operator=(const PlanExecutor&) = delete;
 
   // Pools the batch into out: float[batch_size * total_dim]. The batch size must be the plan's.
-  // Validates the batch first (nothing runs on bad input). Safe to call from several threads:
-  // calls are served one at a time.
+  // Bad input throws InvalidInput as ModelRunner::run does (the first bad table in model order;
+  // out may hold some results by then), or is repaired under kSkip / kClamp. Safe to call from
+  // several threads: calls are served one at a time.
   void run(const BatchView& batch, float* out);
   void run(const Batch& batch, float* out) { run(batch.view(), out); }
 
   // Seconds each worker spent on its items during the last run, in plan order.
-  // (Validating the worker's share of the batch's tables included.)
   std::vector<double> last_worker_seconds() const;
   // Seconds each item took during the last run: [worker][item], plan order.
   std::vector<std::vector<double>> last_item_seconds() const;

@@ -9,7 +9,9 @@
 //         acc += (weights ? weights[k] : 1) * table[r]
 //     if pooling == mean: acc *= 1 / (offsets[b+1] - offsets[b])   (empty bag: zeros)
 //     out[b] = acc            (or out[b] += acc when options.accumulate)
-// Input is validated before it reaches a kernel (see validate.h); kernels do not check bounds.
+// The flows check their input as they read it, with no pass of their own over it: they never read
+// outside the batch's arrays, and report look-ups outside `rows` and malformed offsets in a
+// LookupReport (validate.h has the precise checks that name table, sample and value).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -73,17 +75,27 @@ struct KernelOptions {
   bool stream_output = false;
 };
 
+// What a flow saw of its slice. `served`: look-ups whose row was inside `rows` (so that the items
+// of one table's plan served every look-up of a valid batch exactly once iff their served counts
+// add up to its number of indices: an index outside the table is served by none). `offsets_ok`:
+// false when the slice's offsets were not non-decreasing within [0, number of indices]; the flow
+// stopped there, and its output is incomplete.
+struct LookupReport {
+  std::int64_t served = 0;
+  bool offsets_ok = true;
+};
+
 // The scalar reference: plain loops, float accumulation in index order.
 void pooled_lookup_ref(const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
                        OutputView out, const KernelOptions& opt);
 
 // Runs one flow with the given ISA. For resident flows `table` must be a resident copy's view
 // (ResidentCopy::view()) covering `rows`.
-void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
-              OutputView out, const KernelOptions& opt, Isa isa);
-inline void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice,
-                     RowRange rows, OutputView out, const KernelOptions& opt) {
-  run_flow(flow, table, bags, slice, rows, out, opt, active_isa());
+LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
+                      OutputView out, const KernelOptions& opt, Isa isa);
+inline LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice,
+                             RowRange rows, OutputView out, const KernelOptions& opt) {
+  return run_flow(flow, table, bags, slice, rows, out, opt, active_isa());
 }
 
 // A private copy of a table's row range, allocated and first-touched by the calling thread (so it

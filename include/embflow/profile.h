@@ -35,7 +35,7 @@ struct CurveFamily {
 };
 
 struct MachineProfile {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: no validate_index_seconds (the kernels check indices)
   std::string source;  // "measured" or "described"
   std::string name;
   std::string description;
@@ -51,7 +51,6 @@ struct MachineProfile {
   // Overheads.
   double item_seconds = 0;            // fixed cost of one work item
   double batch_seconds = 0;           // hand-off of a batch to the workers and back
-  double validate_index_seconds = 0;  // checking one index (done by the workers, in parallel)
   double skip_index_seconds = 0;      // a row-range item reading an index outside its range
   double fp16_element_seconds = 0;    // converting one element of an fp16 row looked up
   double reduce_float_seconds = 0;    // adding one float of a row-range partial sum (serial)

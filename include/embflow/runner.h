@@ -40,8 +40,10 @@ class ModelRunner {
   ModelRunner(const ModelSpec& model, const std::vector<const TableView*>& tables, std::vector<Flow> flows,
               const RunnerOptions& options);
 
-  // Validates the batch (throws InvalidInput naming table, sample and value), then pools every
-  // table into out: float[batch_size * total_dim]. When table_seconds is given, adds each
+  // Pools every table into out: float[batch_size * total_dim]. Bad input throws InvalidInput
+  // naming table, sample and value (the first bad table in model order; the kernels find bad
+  // offsets and indices as they read them, so out may then hold some tables' results already),
+  // or is repaired under BoundsPolicy kSkip / kClamp. When table_seconds is given, adds each
   // table's kernel time (seconds) to it.
   void run(const BatchView& batch, float* out, std::vector<double>* table_seconds = nullptr);
   void run(const Batch& batch, float* out, std::vector<double>* table_seconds = nullptr) {
@@ -57,8 +59,7 @@ class ModelRunner {
   std::vector<Flow> flows_;
   std::vector<int> column_;  // first output column of each table
   RunnerOptions options_;
-  std::vector<std::optional<TableBatch>> repaired_;  // reused across batches
-  std::vector<BagsView> bags_;                       // this batch's validated bags
+  std::vector<std::optional<TableBatch>> repaired_;  // repaired copies (kSkip, kClamp), reused
 };
 
 }  // namespace embflow

@@ -1,4 +1,7 @@
-// Validation of a table's bags before they reach a kernel: once per batch, outside the hot loop.
+// Validation of a table's bags. The runtime checks the shape of each table's bags (O(1)) before
+// anything runs and lets the kernels check offsets and indices as they read them (LookupReport in
+// kernels.h); validate_bags, the precise check, runs only on a table whose kernels reported a
+// problem, to name it (or repair it).
 #pragma once
 #include <optional>
 #include <string_view>
@@ -23,12 +26,8 @@ std::string_view to_string(BoundsPolicy p);
 std::optional<TableBatch> validate_bags(const TableSpec& table, const BagsView& bags,
                                         std::int64_t expected_bags, BoundsPolicy policy);
 
-// The structural half of validate_bags (bag count, offsets, weights length), which throws the
-// same errors; the index half is indices_in_range.
-void check_bags_structure(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags);
-
-// True when every index at positions [begin, end) of `bags` is in [0, rows): the part of
-// validate_bags that grows with the look-ups, for callers that split it over threads.
-bool indices_in_range(const BagsView& bags, std::int64_t begin, std::int64_t end, std::int64_t rows);
+// The checks that cost O(1) per table (bag count, offsets and indices present, weights length,
+// offsets[0] == 0, offsets[num_bags] == num_indices); throws the errors validate_bags throws.
+void check_bags_shape(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags);
 
 }  // namespace embflow

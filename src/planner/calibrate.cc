@@ -247,7 +247,6 @@ class Calibrator {
     const ItemTimes small = run(probes, kBatch, seed, &small_items);
     const std::int64_t big_batch = o_.quick ? 8192 : 32768;
     const ItemTimes big = run(probes, big_batch, seed + 300, &big_items);
-    validate_per_index_.push_back(small.validate_seconds / static_cast<double>(std::max<std::int64_t>(small.lookups, 1)));
 
     // Per bag (offsets read, output row written), against the batch's output bytes: the
     // empty-bag table of each first-touch run.
@@ -269,7 +268,7 @@ class Calibrator {
 
     MachineProfile priced = p_;  // what is known so far, to price the fixed parts of each item
     priced.bag_seconds = bag_family;
-    priced.validate_index_seconds = priced.skip_index_seconds = 0;
+    priced.skip_index_seconds = 0;
     auto load = [&](const Probe& pr, const TableSample& sample, std::int64_t batch, RowRange rows) {
       return item_load(pr.spec, sample, {0, batch}, rows, p_.tile_bytes);
     };
@@ -385,7 +384,6 @@ class Calibrator {
   void finish_lookups() {
     p_.scan_byte_seconds = median_of(scans_);
     p_.resident_scan_byte_seconds = median_of(resident_scans_);
-    p_.validate_index_seconds = median_of(validate_per_index_);
     p_.skip_index_seconds = median_of(skip_index_);
     p_.fp16_element_seconds = median_of(convert_);
   }
@@ -466,7 +464,7 @@ class Calibrator {
   Arena& arena_;
   int rounds_;
   int repeats_;
-  std::vector<double> scans_, resident_scans_, validate_per_index_, skip_index_, convert_;
+  std::vector<double> scans_, resident_scans_, skip_index_, convert_;
   std::vector<std::pair<double, double>> bag_points_;
 };
 

@@ -161,10 +161,7 @@ double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size) {
   return 4.0 * static_cast<double>(batch_size) * model.total_dim();
 }
 
-double CostModel::overhead_seconds(std::int64_t total_lookups, int workers) const {
-  return profile_.batch_seconds +
-         profile_.validate_index_seconds * static_cast<double>(total_lookups) / std::max(workers, 1);
-}
+double CostModel::overhead_seconds() const { return profile_.batch_seconds; }
 
 double CostModel::reduce_seconds(double partial_floats) const { return profile_.reduce_float_seconds * partial_floats; }
 
@@ -230,8 +227,6 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   // core asks for them: per item, as before.
   std::vector<double> gather_dram(model.tables.size(), 0.0);
   const double output_bytes = batch_output_bytes(model, plan.batch_size);
-  std::int64_t lookups = 0;
-  for (const auto& s : samples) lookups += s.lookups;
   const auto shared = shared_output_bags(plan, model);
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::vector<ItemLoad> loads;
@@ -264,7 +259,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     const bool shared_in_l3 = whole.distinct * whole.row_bytes <= static_cast<double>(profile_.l3_bytes);
     dram += shared_in_l3 ? std::min(gather_dram[t], dram_bytes(Flow::kGather, whole)) : gather_dram[t];
   }
-  out.overhead_seconds = overhead_seconds(lookups, static_cast<int>(plan.workers()));
+  out.overhead_seconds = overhead_seconds();
   out.reduce_seconds = reduce_seconds(partial_floats);
   dram += output_dram_bytes(output_bytes);
   out.dram_seconds = profile_.dram_bytes_per_s > 0 ? dram / profile_.dram_bytes_per_s : 0.0;

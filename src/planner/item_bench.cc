@@ -41,7 +41,6 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
   {
     const Batch sample = generate_batch(model, workload);
     out.samples = sample_statistics(model, sample);
-    out.lookups = sample.num_indices();
   }
   std::vector<float> result(static_cast<std::size_t>(workload.batch_size) * static_cast<std::size_t>(model.total_dim()));
   // Distinct batches in turn, generated first, so the rounds run back to back as a serving loop's.
@@ -90,25 +89,22 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
   }
   std::vector<std::vector<std::vector<double>>> samples(plan.workers());  // [worker][item][round]
   for (std::size_t w = 0; w < plan.workers(); ++w) samples[w].resize(plan.items[w].size());
-  std::vector<double> validate, handoff;
+  std::vector<double> handoff;
   for (int round = 0; round < rounds; ++round) {
     const double makespan = run_once();
     const auto items = executor.last_item_seconds();
     const auto workers = executor.last_worker_seconds();
-    double busiest = 0, own = 0;
+    double busiest = 0;
     for (std::size_t w = 0; w < items.size(); ++w) {
       for (std::size_t i = 0; i < items[w].size(); ++i) samples[w][i].push_back(items[w][i]);
       busiest = std::max(busiest, workers[w]);
     }
-    for (double s : items[0]) own += s;
-    validate.push_back(std::max(0.0, workers[0] - own));
     handoff.push_back(std::max(0.0, makespan - busiest));
   }
   for (auto& worker : samples) {
     out.seconds.emplace_back();
     for (auto& item : worker) out.seconds.back().push_back(summarize(item).median);
   }
-  out.validate_seconds = summarize(validate).median;
   out.handoff_seconds = summarize(handoff).median;
   return out;
 }

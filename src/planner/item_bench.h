@@ -28,9 +28,7 @@ class Arena {
 struct ItemTimes {
   std::vector<std::vector<double>> seconds;  // [worker][item]: median over the rounds
   std::vector<TableSample> samples;          // statistics of a separate sample batch
-  double validate_seconds = 0;   // median of (worker 0's time - its items' time): validating indices
-  double handoff_seconds = 0;    // median of (makespan - busiest worker)
-  std::int64_t lookups = 0;      // per batch, all tables
+  double handoff_seconds = 0;                // median of (makespan - busiest worker)
 };
 
 // Bytes of the arena calibration and validation measure in: the largest table they use.

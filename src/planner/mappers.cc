@@ -63,8 +63,7 @@ class AsymmetricPlanner {
       : model_(model), samples_(samples), cost_(cost), o_(o),
         budget_(o.resident_budget ? o.resident_budget : cost.profile().resident_budget),
         max_parts_(o.max_parts > 0 ? o.max_parts : o.cores) {
-    for (const auto& s : samples) lookups_ += s.lookups;
-    overhead_ = cost.overhead_seconds(lookups_, o.cores);
+    overhead_ = cost.overhead_seconds();
   }
 
   static double overlap(BagRange a, BagRange b) {
@@ -266,7 +265,7 @@ class AsymmetricPlanner {
   const PlannerOptions& o_;
   std::size_t budget_;
   int max_parts_;
-  std::int64_t batch_size_ = 0, lookups_ = 0;
+  std::int64_t batch_size_ = 0;
   double overhead_ = 0, context_traffic_ = 0, output_bytes_ = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> blocks_;  // each table's output blocks
   std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;

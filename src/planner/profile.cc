@@ -146,7 +146,6 @@ std::string profile_to_json(const MachineProfile& p) {
                   {"tile_bytes", p.tile_bytes}};
   j["overheads"] = {{"item_seconds", p.item_seconds},
                     {"batch_seconds", p.batch_seconds},
-                    {"validate_index_seconds", p.validate_index_seconds},
                     {"skip_index_seconds", p.skip_index_seconds},
                     {"fp16_element_seconds", p.fp16_element_seconds},
                     {"reduce_float_seconds", p.reduce_float_seconds},
@@ -196,7 +195,6 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   const json& o = r.field(j, "", "overheads");
   p.item_seconds = r.number(o, "overheads.", "item_seconds");
   p.batch_seconds = r.number(o, "overheads.", "batch_seconds");
-  p.validate_index_seconds = r.number(o, "overheads.", "validate_index_seconds");
   p.skip_index_seconds = r.number(o, "overheads.", "skip_index_seconds");
   p.fp16_element_seconds = r.number(o, "overheads.", "fp16_element_seconds");
   p.reduce_float_seconds = r.number(o, "overheads.", "reduce_float_seconds");

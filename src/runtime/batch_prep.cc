@@ -1,8 +1,11 @@
 #include "runtime/batch_prep.h"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "embflow/error.h"
+#include "embflow/validate.h"
 
 namespace embflow::runtime {
 
@@ -13,19 +16,46 @@ void check_table_count(const ModelSpec& model, const BatchView& batch) {
   }
 }
 
-void prepare_table(const ModelSpec& model, std::size_t t, const BatchView& batch, BoundsPolicy bounds,
-                   std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
-  bags[t] = batch.tables[t];
-  repaired[t] = validate_bags(model.tables[t], bags[t], batch.batch_size, bounds);
-  if (repaired[t]) bags[t] = repaired[t]->view();
-}
-
 void prepare_batch(const ModelSpec& model, const BatchView& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags) {
   check_table_count(model, batch);
   repaired.resize(model.tables.size());
   bags.resize(model.tables.size());
-  for (std::size_t t = 0; t < model.tables.size(); ++t) prepare_table(model, t, batch, bounds, repaired, bags);
+  for (std::size_t t = 0; t < model.tables.size(); ++t) {
+    bags[t] = batch.tables[t];
+    repaired[t] = validate_bags(model.tables[t], bags[t], batch.batch_size, bounds);
+    if (repaired[t]) bags[t] = repaired[t]->view();
+  }
+}
+
+void check_batch_shape(const ModelSpec& model, const BatchView& batch, BoundsPolicy bounds) {
+  check_table_count(model, batch);
+  for (std::size_t t = 0; t < model.tables.size(); ++t) {
+    try {
+      check_bags_shape(model.tables[t], batch.tables[t], batch.batch_size);
+    } catch (const InvalidInput&) {
+      for (std::size_t u = 0; u < t; ++u) (void)validate_bags(model.tables[u], batch.tables[u], batch.batch_size, bounds);
+      throw;
+    }
+  }
+}
+
+bool served_all(const LookupReport& seen, const BagsView& bags) {
+  return seen.offsets_ok && seen.served == bags.num_indices;
+}
+
+void add_report(LookupReport& table, const LookupReport& item) {
+  table.served += item.served;
+  table.offsets_ok = table.offsets_ok && item.offsets_ok;
+}
+
+BagsView recheck_table(const TableSpec& spec, const BagsView& bags, std::int64_t batch_size, BoundsPolicy bounds,
+                       std::optional<TableBatch>& repaired) {
+  repaired = validate_bags(spec, bags, batch_size, bounds);
+  if (!repaired) {
+    throw std::logic_error(fmt::format("table '{}': the kernels reported input that validation finds valid", spec.name));
+  }
+  return repaired->view();
 }
 
 BagsView sub_bags(const BagsView& bags, BagRange range) {

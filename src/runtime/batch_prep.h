@@ -1,23 +1,38 @@
-// What the single-core runner and the multi-core executor share: validating a batch once per
-// call, and the kernel options each table gets.
+// What the single-core runner and the multi-core executor share: checking a batch (cheap checks
+// before it runs, the precise check only for a table whose kernels reported a problem), and the
+// kernel options each table gets.
 #pragma once
 #include <optional>
 #include <vector>
 
 #include "embflow/batch.h"
+#include "embflow/kernels.h"
 #include "embflow/runner.h"
 
 namespace embflow::runtime {
 
 // Validates every table's bags against the model (throws InvalidInput naming table, sample and
-// value) and fills `bags` with views of the batch, or of repaired copies kept in `repaired`.
+// value) and fills `bags` with views of the batch, or of repaired copies kept in `repaired`. For
+// callers that need valid indices before any kernel runs (sample statistics, the reference).
 void prepare_batch(const ModelSpec& model, const BatchView& batch, BoundsPolicy bounds,
                    std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags);
-// The same for table t alone (repaired and bags already sized to the model).
-void prepare_table(const ModelSpec& model, std::size_t t, const BatchView& batch, BoundsPolicy bounds,
-                   std::vector<std::optional<TableBatch>>& repaired, std::vector<BagsView>& bags);
-// Throws unless the batch has one entry per table of the model.
-void check_table_count(const ModelSpec& model, const BatchView& batch);
+
+// The checks before a batch runs: one entry per table, and each table's O(1) shape
+// (check_bags_shape). When table t fails, the tables before it are checked precisely first, so
+// that the error names the first bad table in model order, as validate_bags over the whole batch
+// would. Nothing has run when this throws.
+void check_batch_shape(const ModelSpec& model, const BatchView& batch, BoundsPolicy bounds);
+
+// Whether a table's kernels, whose reports add up to `seen`, served every look-up of `bags` once.
+bool served_all(const LookupReport& seen, const BagsView& bags);
+// Adds one item's report into a table's.
+void add_report(LookupReport& table, const LookupReport& item);
+
+// For a table whose kernels did not serve every look-up: the precise check, which throws
+// InvalidInput naming table, sample and value, or (kSkip, kClamp) returns a view of the repaired
+// copy it keeps in `repaired`, to run again.
+BagsView recheck_table(const TableSpec& spec, const BagsView& bags, std::int64_t batch_size, BoundsPolicy bounds,
+                       std::optional<TableBatch>& repaired);
 
 // The bags [range) of `bags` as a view of its own: bag 0 is bag range.begin (indices and weights
 // stay shared, offsets keep pointing into them).

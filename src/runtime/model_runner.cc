@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -50,14 +51,24 @@ ModelRunner::ModelRunner(const ModelSpec& model, const std::vector<const TableVi
 
 void ModelRunner::run(const BatchView& batch, float* out, std::vector<double>* table_seconds) {
   const std::size_t n = model_.tables.size();
-  runtime::prepare_batch(model_, batch, options_.bounds, repaired_, bags_);
+  runtime::check_batch_shape(model_, batch, options_.bounds);
+  repaired_.resize(n);
   if (table_seconds) table_seconds->assign(n, 0.0);
   const std::int64_t stride = model_.total_dim();
   for (std::size_t t = 0; t < n; ++t) {
     const KernelOptions k = runtime::table_kernel_options(options_, model_, t, views_[t], column_[t], batch.batch_size);
     const auto start = table_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    run_flow(flows_[t], views_[t], bags_[t], {0, batch.batch_size}, {views_[t].first_row, views_[t].end_row()},
-             {out + column_[t], stride}, k, options_.isa);
+    auto run_table = [&](const BagsView& bags) {
+      return run_flow(flows_[t], views_[t], bags, {0, batch.batch_size}, {views_[t].first_row, views_[t].end_row()},
+                      {out + column_[t], stride}, k, options_.isa);
+    };
+    if (!runtime::served_all(run_table(batch.tables[t]), batch.tables[t])) {
+      const BagsView fixed =
+          runtime::recheck_table(model_.tables[t], batch.tables[t], batch.batch_size, options_.bounds, repaired_[t]);
+      if (!runtime::served_all(run_table(fixed), fixed)) {
+        throw std::logic_error(fmt::format("table '{}': repaired input still not served", model_.tables[t].name));
+      }
+    }
     if (table_seconds) {
       (*table_seconds)[t] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }

@@ -1,11 +1,11 @@
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -28,6 +28,7 @@ struct Task {
   bool partial = false;        // a row range: partial sums go to `scratch`, added up after the run
   std::vector<float> scratch;  // [item.bags size, dim], first touched by the worker
   double seconds = 0;          // in the last run
+  LookupReport report;         // of the last run
 };
 
 struct Worker {
@@ -60,20 +61,10 @@ struct PlanExecutor::State {
   std::atomic<bool> stop{false};
   int ready = 0;               // guarded by mu
   std::exception_ptr error;    // guarded by mu
-  // The batch being run (set by run() before it wakes the workers). Phase 1 (when `check`):
-  // worker w checks the structure of tables w, w + workers, ... and its equal share of all the
-  // batch's indices against their tables' rows; all meet at `validated`; phase 2 runs only if
-  // nothing failed. Splitting the indices evenly keeps one heavy table from holding every
-  // worker at the barrier (dlrm-v2's largest tables have bags of 100).
-  const BatchView* batch = nullptr;
-  bool check = true;
-  std::vector<std::int64_t> index_start;  // per table, its first index in the batch's whole index space
-  std::vector<BagsView> bags;             // the batch's, or repaired copies'
+  // The batch being run (set by run() before it wakes the workers): the caller's bags, or for a
+  // table whose kernels reported bad input, a repaired copy's (kSkip, kClamp).
+  std::vector<BagsView> bags;
   std::vector<std::optional<TableBatch>> repaired;
-  std::vector<std::exception_ptr> table_errors;           // structural errors, per table
-  std::unique_ptr<std::atomic<bool>[]> out_of_range;      // per table: an index outside [0, rows) seen
-  std::unique_ptr<std::barrier<>> validated;
-  std::atomic<bool> invalid{false};
   std::int64_t batch_size = 0;
   float* out = nullptr;
 
@@ -83,35 +74,25 @@ struct PlanExecutor::State {
     KernelOptions k = runtime::table_kernel_options(options, model, t, task.view, column[t], batch_size);
     if (task.partial) {
       k.stream_output = false;
-      run_flow(it.flow, task.view, runtime::sub_bags(bags[t], it.bags), {0, it.bags.end - it.bags.begin}, it.rows,
-               {task.scratch.data(), task.view.dim}, k, options.isa);
+      task.report = run_flow(it.flow, task.view, runtime::sub_bags(bags[t], it.bags), {0, it.bags.end - it.bags.begin},
+                             it.rows, {task.scratch.data(), task.view.dim}, k, options.isa);
     } else {
-      run_flow(it.flow, task.view, bags[t], it.bags, it.rows, {out + column[t], model.total_dim()}, k, options.isa);
+      task.report =
+          run_flow(it.flow, task.view, bags[t], it.bags, it.rows, {out + column[t], model.total_dim()}, k, options.isa);
     }
   }
 
-  // Phase 1, this worker's share.
-  void validate_share(std::size_t index) {
-    if (!check) return;
-    const std::size_t n = model.tables.size(), w = workers.size();
-    for (std::size_t t = index; t < n; t += w) {
-      try {
-        check_bags_structure(model.tables[t], batch->tables[t], batch_size);
-      } catch (...) {
-        table_errors[t] = std::current_exception();
-        invalid.store(true);
-      }
+  // The tables whose items, together, did not serve each of their look-ups exactly once.
+  std::vector<std::size_t> tables_not_served() const {
+    std::vector<LookupReport> seen(model.tables.size());
+    for (const Worker& w : workers) {
+      for (const Task& task : w.tasks) runtime::add_report(seen[static_cast<std::size_t>(task.item.table)], task.report);
     }
-    const std::int64_t total = index_start[n];
-    const std::int64_t lo = total * static_cast<std::int64_t>(index) / static_cast<std::int64_t>(w);
-    const std::int64_t hi = total * static_cast<std::int64_t>(index + 1) / static_cast<std::int64_t>(w);
-    for (std::size_t t = 0; t < n; ++t) {
-      const std::int64_t a = std::max(lo, index_start[t]), b = std::min(hi, index_start[t + 1]);
-      if (a < b && !indices_in_range(batch->tables[t], a - index_start[t], b - index_start[t], model.tables[t].rows)) {
-        out_of_range[t].store(true);
-        invalid.store(true);
-      }
+    std::vector<std::size_t> bad;
+    for (std::size_t t = 0; t < seen.size(); ++t) {
+      if (!runtime::served_all(seen[t], bags[t])) bad.push_back(t);
     }
+    return bad;
   }
 
   // Wakes the workers on the current batch and waits until all are done.
@@ -129,7 +110,7 @@ struct PlanExecutor::State {
     }
   }
 
-  void worker_main(Worker& w, std::size_t index) {
+  void worker_main(Worker& w) {
     try {
       pin_current_thread(w.core);
       for (Task& task : w.tasks) {
@@ -157,15 +138,11 @@ struct PlanExecutor::State {
       if (stop.load()) return;
       seen = generation.load(std::memory_order_acquire);
       const double t0 = now();
-      validate_share(index);
-      validated->arrive_and_wait();
       try {
-        if (!invalid.load()) {
-          for (Task& task : w.tasks) {
-            const double start = now();
-            run_task(task);
-            task.seconds = now() - start;
-          }
+        for (Task& task : w.tasks) {
+          const double start = now();
+          run_task(task);
+          task.seconds = now() - start;
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
@@ -199,6 +176,11 @@ struct PlanExecutor::State {
     for (Worker& w : workers) {
       if (w.thread.joinable()) w.thread.join();
     }
+  }
+
+  void rethrow_worker_error() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error) std::rethrow_exception(error);
   }
 
   // Adds the row-range partial sums into the output (after every worker is done).
@@ -255,12 +237,8 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
     }
   }
   s.repaired.resize(model.tables.size());
-  s.bags.resize(model.tables.size());
-  s.table_errors.resize(model.tables.size());
-  s.out_of_range = std::make_unique<std::atomic<bool>[]>(model.tables.size());
-  s.validated = std::make_unique<std::barrier<>>(static_cast<std::ptrdiff_t>(s.workers.size()));
   for (std::size_t w = 0; w < s.workers.size(); ++w) {
-    s.workers[w].thread = std::thread([&s, w] { s.worker_main(s.workers[w], w); });
+    s.workers[w].thread = std::thread([&s, w] { s.worker_main(s.workers[w]); });
   }
   std::unique_lock<std::mutex> lock(s.mu);
   s.done_cv.wait(lock, [&] { return s.ready == static_cast<int>(s.workers.size()); });
@@ -281,41 +259,27 @@ void PlanExecutor::run(const BatchView& batch, float* out) {
     throw InvalidInput(fmt::format("batch of {} samples, the plan is for batches of {}", batch.batch_size,
                                    s.plan.batch_size));
   }
-  runtime::check_table_count(s.model, batch);
-  const std::size_t n = s.model.tables.size();
+  runtime::check_batch_shape(s.model, batch, s.options.bounds);
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    s.batch = &batch;
-    s.check = true;
     s.bags = batch.tables;
-    s.index_start.assign(n + 1, 0);
-    for (std::size_t t = 0; t < n; ++t) {
-      s.index_start[t + 1] = s.index_start[t] + std::max<std::int64_t>(batch.tables[t].num_indices, 0);
-      s.table_errors[t] = nullptr;
-      s.out_of_range[t].store(false);
-      s.repaired[t].reset();
-    }
-    s.invalid.store(false);
     s.batch_size = batch.batch_size;
     s.out = out;
   }
   s.dispatch();
-  if (s.invalid.load()) {  // nothing ran: the first bad table in model order decides
-    for (std::size_t t = 0; t < n; ++t) {
-      if (s.table_errors[t]) std::rethrow_exception(s.table_errors[t]);
-      // Throws the precise error under kError; repairs into a copy under kSkip / kClamp.
-      if (s.out_of_range[t].load()) runtime::prepare_table(s.model, t, batch, s.options.bounds, s.repaired, s.bags);
-    }
+  s.rethrow_worker_error();
+  const std::vector<std::size_t> bad = s.tables_not_served();
+  if (!bad.empty()) {  // in model order: the first bad table decides under kError
     {
       std::lock_guard<std::mutex> lock(s.mu);
-      s.check = false;
-      s.invalid.store(false);
+      for (std::size_t t : bad) {
+        s.bags[t] = runtime::recheck_table(s.model.tables[t], batch.tables[t], batch.batch_size, s.options.bounds,
+                                           s.repaired[t]);
+      }
     }
     s.dispatch();
-  }
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    if (s.error) std::rethrow_exception(s.error);
+    s.rethrow_worker_error();
+    if (!s.tables_not_served().empty()) throw std::logic_error("plan executor: repaired input still not served");
   }
   s.reduce_partials();
 }

@@ -20,21 +20,25 @@ std::int64_t first_out_of_range(const Idx* idx, std::int64_t begin, std::int64_t
 }
 
 template <class Idx>
-void check_offsets(const TableSpec& table, const BagsView& bags) {
+void check_offset_ends(const TableSpec& table, const BagsView& bags) {
   const auto* off = static_cast<const Idx*>(bags.offsets);
-  const std::int64_t nb = bags.num_bags;
   if (off[0] != 0) {
     throw InvalidInput(fmt::format("table '{}': offsets[0] is {}, expected 0", table.name, static_cast<std::int64_t>(off[0])));
   }
-  for (std::int64_t b = 0; b < nb; ++b) {
+  if (off[bags.num_bags] != bags.num_indices) {
+    throw InvalidInput(fmt::format("table '{}': offsets end at {}, but there are {} indices", table.name,
+                                   static_cast<std::int64_t>(off[bags.num_bags]), bags.num_indices));
+  }
+}
+
+template <class Idx>
+void check_offsets_increase(const TableSpec& table, const BagsView& bags) {
+  const auto* off = static_cast<const Idx*>(bags.offsets);
+  for (std::int64_t b = 0; b < bags.num_bags; ++b) {
     if (off[b + 1] < off[b]) {
       throw InvalidInput(fmt::format("table '{}': sample {}: offsets decrease ({} then {})", table.name, b,
                                      static_cast<std::int64_t>(off[b]), static_cast<std::int64_t>(off[b + 1])));
     }
-  }
-  if (off[nb] != bags.num_indices) {
-    throw InvalidInput(fmt::format("table '{}': offsets end at {}, but there are {} indices", table.name,
-                                   static_cast<std::int64_t>(off[nb]), bags.num_indices));
   }
 }
 
@@ -72,13 +76,6 @@ std::optional<TableBatch> check_indices(const TableSpec& table, const BagsView& 
 
 }  // namespace
 
-bool indices_in_range(const BagsView& bags, std::int64_t begin, std::int64_t end, std::int64_t rows) {
-  const auto r = static_cast<std::uint64_t>(rows);
-  return bags.index_type == IndexType::kInt32
-             ? first_out_of_range(static_cast<const std::int32_t*>(bags.indices), begin, end, r) < 0
-             : first_out_of_range(static_cast<const std::int64_t*>(bags.indices), begin, end, r) < 0;
-}
-
 BoundsPolicy parse_bounds_policy(std::string_view s) {
   if (s == "error") return BoundsPolicy::kError;
   if (s == "skip") return BoundsPolicy::kSkip;
@@ -95,7 +92,7 @@ std::string_view to_string(BoundsPolicy p) {
   return "?";
 }
 
-void check_bags_structure(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags) {
+void check_bags_shape(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags) {
   if (bags.num_bags != expected_bags) {
     throw InvalidInput(fmt::format("table '{}': {} bags, expected the batch size {}", table.name, bags.num_bags,
                                    expected_bags));
@@ -108,17 +105,21 @@ void check_bags_structure(const TableSpec& table, const BagsView& bags, std::int
                                    bags.num_weights, bags.num_indices));
   }
   if (bags.index_type == IndexType::kInt32) {
-    check_offsets<std::int32_t>(table, bags);
+    check_offset_ends<std::int32_t>(table, bags);
   } else {
-    check_offsets<std::int64_t>(table, bags);
+    check_offset_ends<std::int64_t>(table, bags);
   }
 }
 
 std::optional<TableBatch> validate_bags(const TableSpec& table, const BagsView& bags, std::int64_t expected_bags,
                                         BoundsPolicy policy) {
-  check_bags_structure(table, bags, expected_bags);
-  return bags.index_type == IndexType::kInt32 ? check_indices<std::int32_t>(table, bags, policy)
-                                              : check_indices<std::int64_t>(table, bags, policy);
+  check_bags_shape(table, bags, expected_bags);
+  if (bags.index_type == IndexType::kInt32) {
+    check_offsets_increase<std::int32_t>(table, bags);
+    return check_indices<std::int32_t>(table, bags, policy);
+  }
+  check_offsets_increase<std::int64_t>(table, bags);
+  return check_indices<std::int64_t>(table, bags, policy);
 }
 
 }  // namespace embflow

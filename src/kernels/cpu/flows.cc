@@ -40,8 +40,19 @@ Flow parse_flow(std::string_view s) {
 bool is_resident(Flow f) { return f == Flow::kResident || f == Flow::kResidentTileScan; }
 bool is_tile_scan(Flow f) { return f == Flow::kTileScan || f == Flow::kResidentTileScan; }
 
-void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows, OutputView out,
-              const KernelOptions& opt, Isa isa) {
+namespace {
+
+// The offsets at the slice's ends, which the kernels take as bounds for every bag between.
+template <class Idx>
+BagRange index_span(const BagsView& bags, BagRange slice) {
+  const Idx* off = static_cast<const Idx*>(bags.offsets);
+  return {off[slice.begin], off[slice.end]};
+}
+
+}  // namespace
+
+LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
+                      OutputView out, const KernelOptions& opt, Isa isa) {
   if (slice.begin < 0 || slice.end > bags.num_bags || slice.begin > slice.end) {
     throw InvalidInput(fmt::format("bag slice [{}, {}) is not inside the batch's {} bags", slice.begin, slice.end,
                                    bags.num_bags));
@@ -55,18 +66,25 @@ void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange 
     throw InvalidInput(fmt::format("output row stride {} is smaller than the table's dim {}", out.row_stride, table.dim));
   }
   if (opt.prefetch_distance < 0) throw InvalidInput("prefetch distance must be >= 0");
-  const kernels::KernelTable& k = kernels::kernel_table(isa);
-  if (is_tile_scan(flow)) {
-    kernels::tile_scan(k, table, bags, slice, rows, out, opt);
-    return;
+  if (bags.offsets == nullptr || (bags.num_indices > 0 && bags.indices == nullptr)) {
+    throw InvalidInput("run_flow: no offsets or indices");
   }
+  if (bags.weights != nullptr && bags.num_weights < bags.num_indices) {
+    throw InvalidInput(fmt::format("run_flow: {} weights for {} indices", bags.num_weights, bags.num_indices));
+  }
+  const bool idx32 = bags.index_type == IndexType::kInt32;
+  const BagRange span = idx32 ? index_span<std::int32_t>(bags, slice) : index_span<std::int64_t>(bags, slice);
+  if (span.begin < 0 || span.begin > span.end || span.end > bags.num_indices) return {0, false};
+  const auto report = [&](kernels::GatherResult r) { return LookupReport{span.size() - r.skipped, r.offsets_ok}; };
+  const kernels::KernelTable& k = kernels::kernel_table(isa);
+  if (is_tile_scan(flow)) return report(kernels::tile_scan(k, table, bags, slice, rows, out, opt));
   kernels::GatherArgs a{};
   a.table = table.data;
   a.first_row = table.first_row;
   a.row_stride = table.row_stride;
   a.dim = table.dim;
   a.fp16 = table.row_type == RowType::kFp16;
-  a.idx32 = bags.index_type == IndexType::kInt32;
+  a.idx32 = idx32;
   a.offsets = bags.offsets;
   a.indices = bags.indices;
   a.weights = bags.weights;
@@ -82,7 +100,7 @@ void run_flow(Flow flow, const TableView& table, const BagsView& bags, BagRange 
                  (out.row_stride * sizeof(float)) % 64 == 0;
   a.prefetch_distance = opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
-  k.gather(a);
+  return report(k.gather(a));
 }
 
 }  // namespace embflow

@@ -8,7 +8,9 @@
 namespace embflow::kernels {
 
 // Pool bags [bag_begin, bag_end) from rows [row_begin, row_end) of a table view whose row 0 is
-// global row `first_row`. Bag b writes out + b * out_stride.
+// global row `first_row`. Bag b writes out + b * out_stride. The caller has checked that
+// 0 <= offsets[bag_begin] <= offsets[bag_end] <= the number of indices; the kernel checks each
+// bag against them as it reads it (see GatherResult).
 struct GatherArgs {
   const std::byte* table;
   std::int64_t first_row;
@@ -30,6 +32,15 @@ struct GatherArgs {
   std::int64_t prefetch_end;  // prefetch no index position at or past this (the batch's end)
 };
 
+// What a gather saw of its input, found on the way at no extra pass over it (as FBGEMM's CPU
+// kernels do): look-ups whose row was outside [row_begin, row_end) were skipped (another item's
+// rows, or a bad index), and a bag whose offsets decrease or pass offsets[bag_end] stopped the
+// kernel before any of its indices were read.
+struct GatherResult {
+  std::int64_t skipped;
+  bool offsets_ok;
+};
+
 // One look-up bucketed into a tile: out[bag] += weight * tile_row[row].
 struct TileEntry {
   std::int32_t bag;  // relative to ServeArgs::out
@@ -49,7 +60,7 @@ struct ServeArgs {
 };
 
 struct KernelTable {
-  void (*gather)(const GatherArgs&);
+  GatherResult (*gather)(const GatherArgs&);
   void (*serve_tile)(const ServeArgs&);
 };
 

@@ -39,9 +39,12 @@ class TileStreamer {
   const std::byte* end_ = nullptr;
 };
 
+// Returns what gather_* returns (kernel_args.h); the caller has checked the slice's first and
+// last offsets, so pass 1 reads only indices that exist, and pass 2 stops at a bag that would
+// visit others than pass 1 counted.
 template <class Idx>
-void bucket_and_serve(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
-                      RowRange rows, OutputView out, const KernelOptions& opt) {
+GatherResult bucket_and_serve(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
+                              RowRange rows, OutputView out, const KernelOptions& opt) {
   const Idx* off = static_cast<const Idx*>(bags.offsets);
   const Idx* idx = static_cast<const Idx*>(bags.indices);
   const std::int64_t per_tile = tile_rows(opt.tile_bytes, table.row_stride);
@@ -59,11 +62,14 @@ void bucket_and_serve(const KernelTable& k, const TableView& table, const BagsVi
   }
   for (std::int64_t t = 0; t < num_tiles; ++t) starts[t + 1] += starts[t];
   const std::int64_t total = starts[num_tiles];
+  const GatherResult seen{off[slice.end] - off[slice.begin] - total, true};
 
   // Pass 2: scatter the look-ups into their tiles' buckets, in bag order within each tile.
   TileEntry* entries = TileScanScratch::ensure(scratch.entries, static_cast<std::size_t>(total));
+  const std::int64_t last = off[slice.end];
   for (std::int64_t b = slice.begin; b < slice.end; ++b) {
     const std::int64_t s = off[b], e = off[b + 1];
+    if (e < s || e > last) return {seen.skipped, false};
     const float scale = opt.pooling == Pooling::kMean && e > s ? 1.0f / static_cast<float>(e - s) : 1.0f;
     for (std::int64_t kk = s; kk < e; ++kk) {
       const std::uint64_t rel = static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[kk]) - rows.begin);
@@ -118,6 +124,7 @@ void bucket_and_serve(const KernelTable& k, const TableView& table, const BagsVi
     if (next < num_tiles) streamer.finish();
     t = next;
   }
+  return seen;
 }
 
 }  // namespace
@@ -128,20 +135,16 @@ std::int64_t tile_rows(std::size_t tile_bytes, std::size_t row_stride) {
   return rows;
 }
 
-void tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
-               OutputView out, const KernelOptions& opt) {
-  if (slice.end <= slice.begin) return;
+GatherResult tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
+                       RowRange rows, OutputView out, const KernelOptions& opt) {
+  if (slice.end <= slice.begin) return {0, true};
   if (!opt.accumulate) {  // tiles add into the output: start from zero
     for (std::int64_t b = slice.begin; b < slice.end; ++b) {
       std::memset(out.data + b * out.row_stride, 0, sizeof(float) * static_cast<std::size_t>(table.dim));
     }
   }
-  if (rows.size() <= 0) return;
-  if (bags.index_type == IndexType::kInt32) {
-    bucket_and_serve<std::int32_t>(k, table, bags, slice, rows, out, opt);
-  } else {
-    bucket_and_serve<std::int64_t>(k, table, bags, slice, rows, out, opt);
-  }
+  if (bags.index_type == IndexType::kInt32) return bucket_and_serve<std::int32_t>(k, table, bags, slice, rows, out, opt);
+  return bucket_and_serve<std::int64_t>(k, table, bags, slice, rows, out, opt);
 }
 
 }  // namespace embflow::kernels

@@ -6,8 +6,8 @@
 
 namespace embflow::kernels {
 
-void tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice, RowRange rows,
-               OutputView out, const KernelOptions& opt);
+GatherResult tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
+                       RowRange rows, OutputView out, const KernelOptions& opt);
 
 // Rows per tile: the largest power of two whose rows fit in `tile_bytes` (at least 1).
 std::int64_t tile_rows(std::size_t tile_bytes, std::size_t row_stride);
