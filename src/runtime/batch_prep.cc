@@ -91,12 +91,15 @@ std::vector<int> output_columns(const ModelSpec& model) {
   return cols;
 }
 
-KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec& model, std::size_t t,
-                                   const TableView& view, int column, std::int64_t batch_size) {
+KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec& model, std::size_t t, int column,
+                                   std::int64_t batch_size) {
   KernelOptions k = options.kernel;
   k.pooling = model.tables[t].pooling;
-  if (view.bytes() <= options.prefetch_above_bytes) k.prefetch_distance = 0;
   const double out_bytes = static_cast<double>(batch_size) * model.total_dim() * sizeof(float);
+  // At most what one core touches per batch (RunnerOptions::prefetch_above_bytes says why).
+  if (static_cast<double>(model.bytes()) + out_bytes <= static_cast<double>(options.prefetch_above_bytes)) {
+    k.prefetch_distance = 0;
+  }
   k.stream_output = out_bytes > static_cast<double>(options.stream_output_above) &&
                     (model.tables[t].dim * sizeof(float)) % 64 == 0 && (column * sizeof(float)) % 64 == 0;
   return k;

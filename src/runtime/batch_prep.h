@@ -45,9 +45,9 @@ void check_storage(const ModelSpec& model, const std::vector<const TableView*>& 
 // The first output column of each table in a [B, sum of dims] output row.
 std::vector<int> output_columns(const ModelSpec& model);
 
-// Kernel options for table t: its pooling; no software prefetch for a table that fits in L2;
+// Kernel options for table t: its pooling; no software prefetch when the whole model fits in L2;
 // streaming stores when the whole output is large and the table's columns are whole cache lines.
-KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec& model, std::size_t t,
-                                   const TableView& view, int column, std::int64_t batch_size);
+KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec& model, std::size_t t, int column,
+                                   std::int64_t batch_size);
 
 }  // namespace embflow::runtime

@@ -56,7 +56,7 @@ void ModelRunner::run(const BatchView& batch, float* out, std::vector<double>* t
   if (table_seconds) table_seconds->assign(n, 0.0);
   const std::int64_t stride = model_.total_dim();
   for (std::size_t t = 0; t < n; ++t) {
-    const KernelOptions k = runtime::table_kernel_options(options_, model_, t, views_[t], column_[t], batch.batch_size);
+    const KernelOptions k = runtime::table_kernel_options(options_, model_, t, column_[t], batch.batch_size);
     const auto start = table_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     auto run_table = [&](const BagsView& bags) {
       return run_flow(flows_[t], views_[t], bags, {0, batch.batch_size}, {views_[t].first_row, views_[t].end_row()},

@@ -71,7 +71,7 @@ struct PlanExecutor::State {
   void run_task(Task& task) {
     const WorkItem& it = task.item;
     const auto t = static_cast<std::size_t>(it.table);
-    KernelOptions k = runtime::table_kernel_options(options, model, t, task.view, column[t], batch_size);
+    KernelOptions k = runtime::table_kernel_options(options, model, t, column[t], batch_size);
     if (task.partial) {
       k.stream_output = false;
       task.report = run_flow(it.flow, task.view, runtime::sub_bags(bags[t], it.bags), {0, it.bags.end - it.bags.begin},
