@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <sched.h>
+
 #include <fmt/format.h>
 
 #include "embflow/error.h"
@@ -156,13 +158,20 @@ struct PlanExecutor::State {
     }
   }
 
-  static inline int kSpins = 2000;
-  // Spins up to kSpins pauses for `ready` to hold; false when it did not.
+  static constexpr int kSpins = 2000;
+  static constexpr int kYieldEvery = 16;
+  // Spins up to kSpins pauses for `ready` to hold; false when it did not. Every kYieldEvery pauses
+  // it offers its core to another runnable thread there: with a worker pinned to every core, the
+  // caller shares a core with one, and a spinning caller (or a worker spinning for the next batch)
+  // held the core the other needed until the scheduler took it away. criteo-kaggle capped at 1000
+  // rows, symmetric plan on both cores of the development VM: batch 256 73 -> 16 us, batch 2048
+  // 257-271 -> 209-219 us (one core alone: 21 and 427 us).
   template <class Pred>
   static bool spin_until(Pred ready) {
-    for (int i = 0; i < kSpins; ++i) {
+    for (int i = 1; i <= kSpins; ++i) {
       if (ready()) return true;
       __builtin_ia32_pause();
+      if (i % kYieldEvery == 0) sched_yield();
     }
     return ready();
   }
