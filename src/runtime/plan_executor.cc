@@ -53,7 +53,7 @@ struct PlanExecutor::State {
   std::vector<Worker> workers;  // sized once, before any thread starts
 
   std::mutex call_mutex;  // one batch at a time
-  // Hand-off between the caller and the workers: spin briefly, then sleep on the condition
+  // Hand-off between the caller and the workers: spin (spin_until), then sleep on the condition
   // variables (waking a sleeping thread costs tens of microseconds on a VM, a batch can take less
   // than a millisecond).
   std::mutex mu;
@@ -106,7 +106,7 @@ struct PlanExecutor::State {
       generation.fetch_add(1, std::memory_order_release);
     }
     start_cv.notify_all();
-    if (!spin_until([&] { return pending.load(std::memory_order_acquire) == 0; })) {
+    if (!spin_until([&] { return pending.load(std::memory_order_acquire) == 0; }, kCallerSpin)) {
       std::unique_lock<std::mutex> lock(mu);
       done_cv.wait(lock, [&] { return pending.load() == 0; });
     }
@@ -133,7 +133,8 @@ struct PlanExecutor::State {
     }
     done_cv.notify_all();
     while (true) {
-      if (!spin_until([&] { return stop.load() || generation.load(std::memory_order_acquire) != seen; })) {
+      const auto next_batch = [&] { return stop.load() || generation.load(std::memory_order_acquire) != seen; };
+      if (!spin_until(next_batch, kWorkerSpin)) {
         std::unique_lock<std::mutex> lock(mu);
         start_cv.wait(lock, [&] { return stop.load() || generation.load() != seen; });
       }
@@ -158,22 +159,29 @@ struct PlanExecutor::State {
     }
   }
 
-  static constexpr int kSpins = 2000;
+  // How long a thread spins before it sleeps on a condition variable. The caller spins through
+  // any batch under kCallerSpin: woken from sleep, it came back 35-90 us late on the development
+  // VM (criteo-kaggle capped at 1000 rows, one worker: batch 2048 505 us against 420-445 us
+  // spinning through, which is the single-thread runner's time); beyond that the wake-up is
+  // small beside the batch. Workers spin kWorkerSpin for the next batch of a serving loop.
+  static constexpr std::chrono::microseconds kCallerSpin{2000}, kWorkerSpin{200};
   static constexpr int kYieldEvery = 16;
-  // Spins up to kSpins pauses for `ready` to hold; false when it did not. Every kYieldEvery pauses
-  // it offers its core to another runnable thread there: with a worker pinned to every core, the
+  // Spins until `ready` holds or `budget` has passed (false then). Every kYieldEvery pauses it
+  // offers its core to another runnable thread there: with a worker pinned to every core, the
   // caller shares a core with one, and a spinning caller (or a worker spinning for the next batch)
-  // held the core the other needed until the scheduler took it away. criteo-kaggle capped at 1000
-  // rows, symmetric plan on both cores of the development VM: batch 256 73 -> 16 us, batch 2048
-  // 257-271 -> 209-219 us (one core alone: 21 and 427 us).
+  // held the core the other needed until the scheduler took it away. Same model, symmetric plan
+  // on both cores: batch 256 73 -> 16 us, batch 2048 257-271 -> 209-219 us.
   template <class Pred>
-  static bool spin_until(Pred ready) {
-    for (int i = 1; i <= kSpins; ++i) {
+  static bool spin_until(Pred ready, std::chrono::microseconds budget) {
+    const auto deadline = std::chrono::steady_clock::now() + budget;
+    for (int i = 1;; ++i) {
       if (ready()) return true;
       __builtin_ia32_pause();
-      if (i % kYieldEvery == 0) sched_yield();
+      if (i % kYieldEvery == 0) {
+        sched_yield();
+        if (std::chrono::steady_clock::now() > deadline) return ready();
+      }
     }
-    return ready();
   }
 
   void stop_workers() {
