@@ -82,7 +82,7 @@ void compare_command(const CompareArgs& a) {
   const auto ptrs = view_pointers(views);
   BatchRotation rotation(batches);
   const std::int64_t batch_size = batches[0].batch_size;
-  std::vector<float> out(static_cast<std::size_t>(batch_size) * model.total_dim());
+  FloatBuffer out(static_cast<std::size_t>(batch_size) * model.total_dim());
 
   std::vector<Mapping> maps;
   for (Plan p : plans) {

@@ -124,7 +124,7 @@ void run_plan(const RunPlanArgs& a) {
   PlanExecutor executor(model, view_pointers(views), plan, default_runner_options());
   for (const auto& t : tables) t.touch();
   BatchRotation rotation(batches);
-  std::vector<float> out(static_cast<std::size_t>(plan.batch_size) * static_cast<std::size_t>(model.total_dim()));
+  FloatBuffer out(static_cast<std::size_t>(plan.batch_size) * static_cast<std::size_t>(model.total_dim()));
   executor.run(rotation.next(), out.data());  // untimed
   std::vector<double> makespans;
   std::vector<std::vector<double>> busy(plan.workers());

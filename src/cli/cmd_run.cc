@@ -133,17 +133,15 @@ void run_command(const RunArgs& a) {
   }
 
   // The output: huge pages (its rows are written far apart), pre-faulted once, reused every run.
-  const std::size_t out_floats = static_cast<std::size_t>(batch.batch_size) * static_cast<std::size_t>(model.total_dim());
-  Buffer out_storage = Buffer::allocate(std::max<std::size_t>(out_floats, 1) * sizeof(float));
-  std::memset(out_storage.data(), 0, out_storage.size());
-  const std::span<float> out(reinterpret_cast<float*>(out_storage.data()), out_floats);
+  FloatBuffer out_storage(static_cast<std::size_t>(batch.batch_size) * static_cast<std::size_t>(model.total_dim()));
+  const std::span<float> out = out_storage.span();
   std::vector<double> table_seconds(n);
   BatchRotation rotation(batches);
   // Writing the output is a cost the roofline floor leaves out; measure it to show its size.
   double write_s = 1e30;
   for (int rep = 0; rep < 5; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::memset(out_storage.data(), rep, out_storage.size());
+    std::memset(out.data(), rep, out.size_bytes());
     write_s = std::min(write_s, since(t0));
   }
 
@@ -298,7 +296,7 @@ void run_command(const RunArgs& a) {
   fmt::print("\ntotal per batch: median over {} iterations (spread = (p90 - p10) / median); roofline floor {:.1f} us\n",
              a.iters, floor_total * 1e6);
   fmt::print("(not in the floor: writing the {} output alone takes {:.1f} us at {:.1f} GB/s)\n",
-             human_bytes(static_cast<double>(out_storage.size())), write_s * 1e6, static_cast<double>(out_storage.size()) / write_s / 1e9);
+             human_bytes(static_cast<double>(out.size_bytes())), write_s * 1e6, static_cast<double>(out.size_bytes()) / write_s / 1e9);
   fmt::print("{:<20} {:>10} {:>8} {:>12} {:>9} {:>9} {}\n", "strategy", "us", "spread", "Mlookups/s", "GB/s", "x floor",
              a.check ? "check (max |err|, worst err/bound)" : "");
   nlohmann::json results = nlohmann::json::array();

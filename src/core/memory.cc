@@ -115,4 +115,8 @@ Buffer::~Buffer() {
   data_ = nullptr;
 }
 
+FloatBuffer::FloatBuffer(std::size_t count) : storage_(Buffer::allocate(count * sizeof(float))), count_(count) {
+  if (count_ != 0) std::memset(storage_.data(), 0, count_ * sizeof(float));
+}
+
 }  // namespace embflow

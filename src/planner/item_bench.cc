@@ -42,7 +42,7 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
     const Batch sample = generate_batch(model, workload);
     out.samples = sample_statistics(model, sample);
   }
-  std::vector<float> result(static_cast<std::size_t>(workload.batch_size) * static_cast<std::size_t>(model.total_dim()));
+  FloatBuffer result(static_cast<std::size_t>(workload.batch_size) * static_cast<std::size_t>(model.total_dim()));
   // Distinct batches in turn, generated first, so the rounds run back to back as a serving loop's.
   double row_bytes = 0, index_bytes = 0;
   for (const auto& t : model.tables) {
