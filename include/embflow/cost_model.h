@@ -115,10 +115,14 @@ class CostModel {
   // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
   // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
   bool calibrated_for(Flow flow, const ItemLoad& load) const;
-  // Bytes the item pulls from DRAM (for the shared-bandwidth bound).
+  // Bytes the item pulls from DRAM (for the shared-bandwidth bound), and what they take at the
+  // rate all cores together get for rows of its width.
   double dram_bytes(Flow flow, const ItemLoad& load) const;
-  // The output's bytes when it cannot stay in the caches (then it goes to DRAM), else 0.
+  double dram_seconds(Flow flow, const ItemLoad& load) const;
+  // The output's bytes when it cannot stay in the caches (then it goes to DRAM), else 0, and
+  // what writing them takes at the all-core output rate.
   double output_dram_bytes(double output_bytes) const;
+  double output_dram_seconds(double output_bytes) const;
   // The per-batch terms that do not belong to any worker.
   double overhead_seconds() const;
   double reduce_seconds(double partial_floats) const;

@@ -35,7 +35,9 @@ struct CurveFamily {
 };
 
 struct MachineProfile {
-  static constexpr int kVersion = 2;  // 2: no validate_index_seconds (the kernels check indices)
+  // 2: no validate_index_seconds (the kernels check indices); DRAM rates by row width, and the
+  // output's own rate.
+  static constexpr int kVersion = 2;
   std::string source;  // "measured" or "described"
   std::string name;
   std::string description;
@@ -72,9 +74,12 @@ struct MachineProfile {
   // the item's look-ups (beyond the caches, the counting sort's buckets cost more).
   CurveFamily serve_seconds;
 
-  // Shared memory: bytes per second all cores together pull from DRAM at random (64-byte lines);
-  // 0 when unknown (no bound).
-  double dram_bytes_per_s = 0;
+  // Shared memory, all cores together, in bytes per second; 0 when unknown (no bound). Rows read
+  // at random, against the row's bytes (a 512-byte row is eight adjacent lines: the DRAM page and
+  // the prefetchers serve it faster per byte than eight random 64-byte lines), and the output
+  // written once per batch (streamed past the caches: sequential writes).
+  CostCurve dram_bytes_per_s;
+  double output_bytes_per_s = 0;
 };
 
 std::string profile_to_json(const MachineProfile& p);

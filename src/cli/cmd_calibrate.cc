@@ -51,7 +51,9 @@ void print_profile(const MachineProfile& p) {
              "served (64 B rows, 4096 look-ups)\n",
              p.scan_byte_seconds * 1e9, p.scan_byte_seconds > 0 ? 1e-9 / p.scan_byte_seconds : 0.0,
              p.resident_scan_byte_seconds * 1e9, ns(p.serve_seconds.at(64, 4096)));
-  fmt::print("DRAM:       {:.1f} GB/s of random 64-byte lines, all {} cores together\n", p.dram_bytes_per_s / 1e9,
+  fmt::print("DRAM:       {:.1f} GB/s of random 64-byte rows, {:.1f} GB/s of random 512-byte rows, {:.1f} GB/s writing "
+             "the output, all {} cores together\n",
+             p.dram_bytes_per_s.at(64) / 1e9, p.dram_bytes_per_s.at(512) / 1e9, p.output_bytes_per_s / 1e9,
              p.cores);
 }
 

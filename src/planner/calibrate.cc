@@ -441,20 +441,35 @@ class Calibrator {
       p_.shared_output_bag_seconds = std::max(0.0, busy(apart) - busy(together)) / kBags;
     }
     say("DRAM shared by all cores");
-    {
-      TableSpec big = synthetic_table("dram", arena_.bytes(), 16, 8);
+    // Random rows of 64 and 512 bytes from a table of the arena's size, every core at once: bytes
+    // of distinct rows over the slowest core's time.
+    p_.dram_bytes_per_s.points.clear();
+    for (int dim : {16, 128}) {
+      TableSpec big = synthetic_table(fmt::format("dram-d{}", dim), arena_.bytes(), dim, 8);
       ModelSpec model{"calibration", {big}, {}};
       const std::vector<TableView> views{arena_.place(big)};
-      w.batch_size = 4096 * cores;
+      w.batch_size = (dim == 16 ? 4096 : 1024) * cores;
       const Plan plan = symmetric_plan(model, w.batch_size, cores);
       const ItemTimes m = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
       double bytes = 0, slowest = 0;
       for (std::size_t k = 0; k < plan.workers(); ++k) {
         const WorkItem& it = plan.items[k][0];
-        bytes += item_load(big, m.samples[0], it.bags, it.rows, p_.tile_bytes).distinct * 64.0;
+        bytes += item_load(big, m.samples[0], it.bags, it.rows, p_.tile_bytes).distinct * static_cast<double>(big.row_bytes());
         slowest = std::max(slowest, m.seconds[k][0]);
       }
-      p_.dram_bytes_per_s = slowest > 0 ? bytes / slowest : 0;
+      p_.dram_bytes_per_s.points.emplace_back(static_cast<double>(big.row_bytes()), slowest > 0 ? bytes / slowest : 0);
+    }
+    // The output: empty bags of 512-byte rows, 32 MiB of output per core, every core at once.
+    {
+      const TableSpec empty = synthetic_table("output", 4 * KiB, 128, 0);
+      ModelSpec model{"calibration", {empty}, {}};
+      const std::vector<TableView> views{arena_.place(empty)};
+      w.batch_size = 65536 * cores;
+      const Plan plan = symmetric_plan(model, w.batch_size, cores);
+      const ItemTimes m = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
+      double slowest = 0;
+      for (std::size_t k = 0; k < plan.workers(); ++k) slowest = std::max(slowest, m.seconds[k][0]);
+      p_.output_bytes_per_s = slowest > 0 ? batch_output_bytes(model, w.batch_size) / slowest : 0;
     }
   }
 

@@ -157,6 +157,15 @@ double CostModel::output_dram_bytes(double output_bytes) const {
   return output_bytes > cached_bytes_per_core() ? output_bytes : 0.0;
 }
 
+double CostModel::dram_seconds(Flow flow, const ItemLoad& l) const {
+  const double rate = profile_.dram_bytes_per_s.at(l.row_bytes);
+  return rate > 0 ? dram_bytes(flow, l) / rate : 0.0;
+}
+
+double CostModel::output_dram_seconds(double output_bytes) const {
+  return profile_.output_bytes_per_s > 0 ? output_dram_bytes(output_bytes) / profile_.output_bytes_per_s : 0.0;
+}
+
 double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size) {
   return 4.0 * static_cast<double>(batch_size) * model.total_dim();
 }
@@ -217,7 +226,7 @@ double PlanPrediction::imbalance() const {
 
 PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples) const {
   PlanPrediction out;
-  double dram = 0, partial_floats = 0;
+  double dram = 0, partial_floats = 0;  // dram: seconds at the all-core DRAM rates
   // A row that several cores gather in one batch comes from DRAM once when the rows the batch
   // touches fit in the shared last-level cache: the cores read a table at about the same time
   // (every core runs its items in model order). Counted per item, the symmetric mapping paid for
@@ -238,7 +247,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
       loads.push_back(item_load(t, samples[static_cast<std::size_t>(it.table)], it.bags, it.rows, profile_.tile_bytes));
       if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
       traffic += traffic_bytes(it.flow, loads.back());
-      (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_bytes(it.flow, loads.back());
+      (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());
       partial_floats += loads.back().private_output_bytes / sizeof(float);  // row-range items' partial sums
     }
     double busy = 0;
@@ -257,12 +266,11 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     const TableSpec& spec = model.tables[t];
     const ItemLoad whole = item_load(spec, samples[t], {0, plan.batch_size}, {0, spec.rows}, profile_.tile_bytes);
     const bool shared_in_l3 = whole.distinct * whole.row_bytes <= static_cast<double>(profile_.l3_bytes);
-    dram += shared_in_l3 ? std::min(gather_dram[t], dram_bytes(Flow::kGather, whole)) : gather_dram[t];
+    dram += shared_in_l3 ? std::min(gather_dram[t], dram_seconds(Flow::kGather, whole)) : gather_dram[t];
   }
   out.overhead_seconds = overhead_seconds();
   out.reduce_seconds = reduce_seconds(partial_floats);
-  dram += output_dram_bytes(output_bytes);
-  out.dram_seconds = profile_.dram_bytes_per_s > 0 ? dram / profile_.dram_bytes_per_s : 0.0;
+  out.dram_seconds = dram + output_dram_seconds(output_bytes);
   const double busiest = out.worker_seconds.empty() ? 0.0 : *std::max_element(out.worker_seconds.begin(), out.worker_seconds.end());
   out.makespan = combine_busy_and_dram(busiest, out.dram_seconds) + out.overhead_seconds + out.reduce_seconds;
   return out;

@@ -45,7 +45,7 @@ struct Part {
   double resident_seconds = -1;  // best resident flow; < 0: not allowed or does not fit
   Flow resident_flow = Flow::kResident;
   std::size_t bytes = 0;       // of its row range
-  double dram_bytes = 0;       // of its streaming flow
+  double dram_seconds = 0;     // of its streaming flow, at the all-core DRAM rate
   double partial_floats = 0;   // output it reduces (row splits)
   double best() const { return resident_seconds >= 0 ? std::min(stream_seconds, resident_seconds) : stream_seconds; }
 };
@@ -172,7 +172,7 @@ class AsymmetricPlanner {
       if (p.stream_seconds < 0) {  // only resident flows allowed: it must fit somewhere
         p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_, output_bytes_});
       }
-      p.dram_bytes = cost_.dram_bytes(p.stream_flow, load);
+      p.dram_seconds = cost_.dram_seconds(p.stream_flow, load);
       out.push_back(p);
     }
     return memo_.emplace(key, std::move(out)).first->second;
@@ -188,7 +188,7 @@ class AsymmetricPlanner {
     pk.cores.resize(static_cast<std::size_t>(o_.cores));
     pk.load.assign(static_cast<std::size_t>(o_.cores), 0.0);
     std::vector<std::size_t> room(static_cast<std::size_t>(o_.cores), budget_);
-    double dram = cost_.output_dram_bytes(output_bytes_), partial = 0;
+    double dram = cost_.output_dram_seconds(output_bytes_), partial = 0;
     // Who writes each 128-byte output block so far, for which bags: a part beside another core's
     // writes of the same rows pays the shared-output cost, and so does that core (once).
     struct Writer {
@@ -221,7 +221,7 @@ class AsymmetricPlanner {
       pk.load[core] = finish;
       if (resident) room[core] -= p->bytes;
       pk.cores[core].emplace_back(p, resident ? p->resident_flow : p->stream_flow);
-      if (!resident) dram += p->dram_bytes;
+      if (!resident) dram += p->dram_seconds;
       partial += p->partial_floats;
       if (p->partial_floats == 0 && penalty > 0) {
         for (std::int64_t b = blocks_[p->table].first; b <= blocks_[p->table].second; ++b) {
@@ -236,8 +236,7 @@ class AsymmetricPlanner {
       }
     }
     const double busiest = *std::max_element(pk.load.begin(), pk.load.end());
-    const double bw = cost_.profile().dram_bytes_per_s;
-    pk.makespan = combine_busy_and_dram(busiest, bw > 0 ? dram / bw : 0.0) + overhead_ + cost_.reduce_seconds(partial);
+    pk.makespan = combine_busy_and_dram(busiest, dram) + overhead_ + cost_.reduce_seconds(partial);
     return pk;
   }
 

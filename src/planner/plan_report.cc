@@ -92,7 +92,7 @@ std::string describe_plan(const Plan& plan, const ModelSpec& model, const PlanPr
   }
   const double busiest = *std::max_element(p.worker_seconds.begin(), p.worker_seconds.end());
   print("\npredicted:  makespan {:.1f} us = busiest core {:.1f} us with DRAM traffic {:.1f} us (combined: "
-             "{:.1f} us) + hand-off and validation {:.1f} us + reduction {:.1f} us; imbalance {:.2f} (busiest / mean core)\n",
+             "{:.1f} us) + hand-off {:.1f} us + reduction {:.1f} us; imbalance {:.2f} (busiest / mean core)\n",
              p.makespan * 1e6, busiest * 1e6, p.dram_seconds * 1e6, combine_busy_and_dram(busiest, p.dram_seconds) * 1e6,
              p.overhead_seconds * 1e6, p.reduce_seconds * 1e6, p.imbalance());
   return out;

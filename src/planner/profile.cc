@@ -54,19 +54,19 @@ struct Reader {
     if (!v.is_string()) fail(path + key, "must be a string");
     return v.get<std::string>();
   }
-  CostCurve curve(const json& j, const std::string& path, const char* key) const {
+  CostCurve curve(const json& j, const std::string& path, const char* key, const char* unit = "seconds") const {
     const json& v = field(j, path, key);
     const std::string p = path + key;
-    if (!v.is_array() || v.empty()) fail(p, "must be a non-empty array of [x, seconds] pairs");
+    if (!v.is_array() || v.empty()) fail(p, fmt::format("must be a non-empty array of [x, {}] pairs", unit));
     CostCurve c;
     for (std::size_t i = 0; i < v.size(); ++i) {
       const json& pt = v[i];
       if (!pt.is_array() || pt.size() != 2 || !pt[0].is_number() || !pt[1].is_number()) {
-        fail(fmt::format("{}[{}]", p, i), "must be a pair [x, seconds]");
+        fail(fmt::format("{}[{}]", p, i), fmt::format("must be a pair [x, {}]", unit));
       }
       const double x = pt[0].get<double>(), y = pt[1].get<double>();
       if (!(x > 0) || !(y >= 0) || !std::isfinite(x) || !std::isfinite(y)) {
-        fail(fmt::format("{}[{}]", p, i), fmt::format("needs x > 0 and seconds >= 0, got [{}, {}]", x, y));
+        fail(fmt::format("{}[{}]", p, i), fmt::format("needs x > 0 and {} >= 0, got [{}, {}]", unit, x, y));
       }
       if (!c.points.empty() && x <= c.points.back().first) fail(fmt::format("{}[{}]", p, i), "x must increase");
       c.points.emplace_back(x, y);
@@ -158,7 +158,8 @@ std::string profile_to_json(const MachineProfile& p) {
                   {"scan_byte_seconds", {{"tile-scan", p.scan_byte_seconds},
                                          {"resident-tile-scan", p.resident_scan_byte_seconds}}},
                   {"serve_seconds_by_lookups", family_json(p.serve_seconds)}};
-  j["memory"] = {{"dram_bytes_per_s_all_cores", p.dram_bytes_per_s}};
+  j["memory"] = {{"dram_bytes_per_s_by_row_bytes", curve_json(p.dram_bytes_per_s)},
+                 {"output_bytes_per_s_all_cores", p.output_bytes_per_s}};
   return j.dump(1);
 }
 
@@ -211,7 +212,9 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.scan_byte_seconds = r.number(scan, "lookups.scan_byte_seconds.", "tile-scan");
   p.resident_scan_byte_seconds = r.number(scan, "lookups.scan_byte_seconds.", "resident-tile-scan");
   p.serve_seconds = r.family(l, "lookups.", "serve_seconds_by_lookups");
-  p.dram_bytes_per_s = r.number(r.field(j, "", "memory"), "memory.", "dram_bytes_per_s_all_cores");
+  const json& mem = r.field(j, "", "memory");
+  p.dram_bytes_per_s = r.curve(mem, "memory.", "dram_bytes_per_s_by_row_bytes", "bytes per second");
+  p.output_bytes_per_s = r.number(mem, "memory.", "output_bytes_per_s_all_cores");
   return p;
 }
 
