@@ -165,7 +165,7 @@ void bench_command(BenchArgs a) {
             w.seed = a.seed + static_cast<std::uint64_t>(i) * 1000003u;
             batches.push_back(generate_table_batch(spec, 0, model, w));
           }
-          std::vector<float> out(static_cast<std::size_t>(a.batch) * dim, 0.0f);
+          FloatBuffer out(static_cast<std::size_t>(a.batch) * dim);
           KernelOptions opt;
           opt.tile_bytes = a.tile_bytes;
           std::vector<Flow> runnable;
