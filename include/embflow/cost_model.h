@@ -91,7 +91,7 @@ struct PlanPrediction {
   std::vector<std::size_t> resident_bytes;        // per worker
   double overhead_seconds = 0;   // the batch's hand-off to the workers and back
   double reduce_seconds = 0;     // serial reduction of partial sums
-  double dram_seconds = 0;       // the batch's DRAM traffic at the all-core rate
+  double dram_seconds = 0;       // the batch's DRAM traffic at the all-core rates
   double makespan = 0;           // predicted seconds per batch
   double imbalance() const;      // busiest worker / mean worker
 };
@@ -115,13 +115,11 @@ class CostModel {
   // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
   // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
   bool calibrated_for(Flow flow, const ItemLoad& load) const;
-  // Bytes the item pulls from DRAM (for the shared-bandwidth bound), and what they take at the
-  // rate all cores together get for rows of its width.
-  double dram_bytes(Flow flow, const ItemLoad& load) const;
+  // What the item's DRAM traffic takes at the rate all cores together get for rows of its width
+  // (for the shared-bandwidth bound).
   double dram_seconds(Flow flow, const ItemLoad& load) const;
-  // The output's bytes when it cannot stay in the caches (then it goes to DRAM), else 0, and
-  // what writing them takes at the all-core output rate.
-  double output_dram_bytes(double output_bytes) const;
+  // What writing the batch's output takes at the all-core output rate when it cannot stay in the
+  // caches, else 0.
   double output_dram_seconds(double output_bytes) const;
   // The per-batch terms that do not belong to any worker.
   double overhead_seconds() const;
@@ -132,6 +130,7 @@ class CostModel {
 
  private:
   double cached_bytes_per_core() const;  // L2 and a core's share of L3
+  double dram_bytes(Flow flow, const ItemLoad& load) const;  // bytes the item pulls from DRAM
 
   MachineProfile profile_;
 };

@@ -29,6 +29,13 @@ TableSpec synthetic_table(const std::string& name, std::size_t bytes, int dim, i
   return s;
 }
 
+// For a plan of one item per core, all running at once: when the batch is done.
+double slowest_worker(const ItemTimes& m) {
+  double slowest = 0;
+  for (const auto& worker : m.seconds) slowest = std::max(slowest, worker[0]);
+  return slowest;
+}
+
 // What a probe table is for.
 enum class Role { kWarmUp, kHit, kMiss, kScan, kBags, kConvert };
 struct Probe {
@@ -451,12 +458,12 @@ class Calibrator {
       w.batch_size = (dim == 16 ? 4096 : 1024) * cores;
       const Plan plan = symmetric_plan(model, w.batch_size, cores);
       const ItemTimes m = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
-      double bytes = 0, slowest = 0;
-      for (std::size_t k = 0; k < plan.workers(); ++k) {
-        const WorkItem& it = plan.items[k][0];
-        bytes += item_load(big, m.samples[0], it.bags, it.rows, p_.tile_bytes).distinct * static_cast<double>(big.row_bytes());
-        slowest = std::max(slowest, m.seconds[k][0]);
+      double bytes = 0;
+      for (const auto& worker : plan.items) {
+        bytes += item_load(big, m.samples[0], worker[0].bags, worker[0].rows, p_.tile_bytes).distinct *
+                 static_cast<double>(big.row_bytes());
       }
+      const double slowest = slowest_worker(m);
       p_.dram_bytes_per_s.points.emplace_back(static_cast<double>(big.row_bytes()), slowest > 0 ? bytes / slowest : 0);
     }
     // The output: empty bags of 512-byte rows, 32 MiB of output per core, every core at once.
@@ -467,8 +474,7 @@ class Calibrator {
       w.batch_size = 65536 * cores;
       const Plan plan = symmetric_plan(model, w.batch_size, cores);
       const ItemTimes m = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
-      double slowest = 0;
-      for (std::size_t k = 0; k < plan.workers(); ++k) slowest = std::max(slowest, m.seconds[k][0]);
+      const double slowest = slowest_worker(m);
       p_.output_bytes_per_s = slowest > 0 ? batch_output_bytes(model, w.batch_size) / slowest : 0;
     }
   }

@@ -153,17 +153,14 @@ double CostModel::cached_bytes_per_core() const {
   return static_cast<double>(profile_.l2_bytes) + static_cast<double>(profile_.l3_bytes) / std::max(profile_.cores, 1);
 }
 
-double CostModel::output_dram_bytes(double output_bytes) const {
-  return output_bytes > cached_bytes_per_core() ? output_bytes : 0.0;
-}
-
 double CostModel::dram_seconds(Flow flow, const ItemLoad& l) const {
   const double rate = profile_.dram_bytes_per_s.at(l.row_bytes);
   return rate > 0 ? dram_bytes(flow, l) / rate : 0.0;
 }
 
 double CostModel::output_dram_seconds(double output_bytes) const {
-  return profile_.output_bytes_per_s > 0 ? output_dram_bytes(output_bytes) / profile_.output_bytes_per_s : 0.0;
+  const bool from_dram = output_bytes > cached_bytes_per_core() && profile_.output_bytes_per_s > 0;
+  return from_dram ? output_bytes / profile_.output_bytes_per_s : 0.0;
 }
 
 double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size) {

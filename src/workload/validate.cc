@@ -9,11 +9,11 @@
 namespace embflow {
 namespace {
 
-// The first position in [begin, end) whose index is outside [0, rows), or -1. One unsigned
+// The first of `count` positions whose index is outside [0, rows), or -1. One unsigned
 // compare per index: 0.3 ns per index in cache here, so the check is bound by reading the indices.
 template <class Idx>
-std::int64_t first_out_of_range(const Idx* idx, std::int64_t begin, std::int64_t end, std::uint64_t rows) {
-  for (std::int64_t k = begin; k < end; ++k) {
+std::int64_t first_out_of_range(const Idx* idx, std::int64_t count, std::uint64_t rows) {
+  for (std::int64_t k = 0; k < count; ++k) {
     if (static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[k])) >= rows) return k;
   }
   return -1;
@@ -48,7 +48,7 @@ std::optional<TableBatch> check_indices(const TableSpec& table, const BagsView& 
   const auto* idx = static_cast<const Idx*>(bags.indices);
   const std::int64_t nb = bags.num_bags;
   const auto rows = static_cast<std::uint64_t>(table.rows);
-  const std::int64_t first_bad = first_out_of_range(idx, 0, bags.num_indices, rows);
+  const std::int64_t first_bad = first_out_of_range(idx, bags.num_indices, rows);
   if (first_bad < 0) return std::nullopt;
   if (policy == BoundsPolicy::kError) {
     const std::int64_t sample = std::upper_bound(off, off + nb + 1, static_cast<Idx>(first_bad)) - off - 1;
