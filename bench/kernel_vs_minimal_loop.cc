@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     batches.push_back(generate_batch(m, w));
   }
   const std::int64_t stride = m.total_dim();
-  std::vector<float> out(static_cast<std::size_t>(batch * stride));
+  FloatBuffer out(static_cast<std::size_t>(batch * stride));  // 64-byte aligned, as embflow run and the Python module use
   const RunnerOptions ro = default_runner_options();
   ModelRunner runner(m, ptrs, std::vector<Flow>(n, Flow::kGather), ro);
 

@@ -7,6 +7,7 @@
 // and bags outside the slice must stay untouched.
 #include <cmath>
 #include <cstring>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -136,6 +137,43 @@ TEST_P(FlowEquivalence, SlicesAndRowRangeSplitsAddUp) {
   }
 }
 
+// Criteo's bags hold one look-up each, and the gathers serve runs of such bags with a loop of
+// their own: long runs, runs ended by an empty bag, a bag of several rows, a slice's end, or (on
+// row ranges) a row of another range, and runs shorter than the prefetch distance.
+TEST_P(FlowEquivalence, RunsOfOneRowBags) {
+  const std::uint64_t seed = test_seed();
+  std::mt19937_64 rng(seed);
+  const std::int64_t nb = 300;
+  for (RowType type : {RowType::kFp32, RowType::kFp16}) {
+    for (int dim : {1, 3, 16, 17, 33, 64, 100, 128, 129}) {
+      const TableSpec spec = small_spec(1000, dim, type);
+      const Table table = Table::random(spec, seed + dim, 1);
+      std::vector<std::int64_t> sizes(nb, 1);
+      sizes[37] = 0;
+      sizes[150] = 3;
+      sizes[151] = 2;
+      sizes[290] = 0;
+      std::vector<std::int64_t> offsets{0}, indices;
+      for (std::int64_t size : sizes) {
+        for (std::int64_t k = 0; k < size; ++k) indices.push_back(static_cast<std::int64_t>(rng() % 1000));
+        offsets.push_back(static_cast<std::int64_t>(indices.size()));
+      }
+      for (IndexType it : {IndexType::kInt32, IndexType::kInt64}) {
+        const TableBatch tb = TableBatch::from_vectors(offsets, indices, it);
+        for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+          SCOPED_TRACE(fmt::format("{} dim {} {} {}", to_string(type), dim, it == IndexType::kInt32 ? "int32" : "int64",
+                                   to_string(pooling)));
+          run_and_check(table, tb, pooling, {0, nb}, {0, spec.rows}, 1, 4096);
+          run_and_check(table, tb, pooling, {38, 296}, {0, spec.rows}, 1, 4096);
+          run_and_check(table, tb, pooling, {297, nb}, {0, spec.rows}, 1, 4096);  // shorter than the prefetch
+          run_and_check(table, tb, pooling, {0, nb}, {250, 750}, 2, 4096);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(FlowEquivalence, TileSizesFromOneRowToWholeTable) {
   const TableSpec spec = small_spec(300, 24, RowType::kFp16, 0, 12);
   const Table table = Table::random(spec, test_seed(), 1);
@@ -151,25 +189,27 @@ TEST_P(FlowEquivalence, StreamedOutputStoresMatch) {
   // stream_output takes effect on 64-byte aligned rows: full vectors are streamed, tails stored.
   const Case c = GetParam();
   for (int dim : {16, 17, 33, 64, 128, 256}) {
-    const TableSpec spec = small_spec(500, dim, RowType::kFp32, 0, 5);
-    const Table table = Table::random(spec, test_seed(), 1);
-    const TableBatch tb = make_bags(spec, 50, "uniform", IndexType::kInt64, true, test_seed() + dim);
-    const std::int64_t stride = (dim + 15) / 16 * 16 + 16;
-    Buffer out = Buffer::allocate(50 * stride * sizeof(float), Buffer::Pages::kSmall);
-    auto* o = reinterpret_cast<float*>(out.data());
-    for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
-      KernelOptions opt;
-      opt.pooling = pooling;
-      opt.stream_output = true;
-      ResidentCopy copy;
-      TableView view = table.view();
-      if (is_resident(c.flow)) {
-        copy = ResidentCopy::make(view, {0, spec.rows}, view.bytes());
-        view = copy.view();
+    for (int bag_max : {1, 5}) {  // one-row bags only (unweighted: their own loop), or 0 to 5 (weighted)
+      const TableSpec spec = small_spec(500, dim, RowType::kFp32, bag_max == 1 ? 1 : 0, bag_max);
+      const Table table = Table::random(spec, test_seed(), 1);
+      const TableBatch tb = make_bags(spec, 50, "uniform", IndexType::kInt64, bag_max > 1, test_seed() + dim);
+      const std::int64_t stride = (dim + 15) / 16 * 16 + 16;
+      Buffer out = Buffer::allocate(50 * stride * sizeof(float), Buffer::Pages::kSmall);
+      auto* o = reinterpret_cast<float*>(out.data());
+      for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+        KernelOptions opt;
+        opt.pooling = pooling;
+        opt.stream_output = true;
+        ResidentCopy copy;
+        TableView view = table.view();
+        if (is_resident(c.flow)) {
+          copy = ResidentCopy::make(view, {0, spec.rows}, view.bytes());
+          view = copy.view();
+        }
+        run_flow(c.flow, view, tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, opt, c.isa);
+        const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, pooling);
+        EXPECT_TRUE(r.ok()) << "dim " << dim << " bags of up to " << bag_max << " ratio " << r.worst_ratio;
       }
-      run_flow(c.flow, view, tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, opt, c.isa);
-      const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, pooling);
-      EXPECT_TRUE(r.ok()) << "dim " << dim << " ratio " << r.worst_ratio;
     }
   }
 }

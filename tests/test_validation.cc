@@ -47,31 +47,34 @@ TEST(Validation, IndexOutOfRangeNamesTableSampleAndValue) {
 TEST(Validation, BadIndexFoundAtAnyPositionByTheCheckAndByTheKernels) {
   const TableSpec spec = small_spec(1000, 4);
   const Table table = Table::random(spec, 1, 1);
-  const std::int64_t n = 5000, bag = 10, bags = n / bag;
-  std::vector<std::int64_t> offsets;
-  for (std::int64_t b = 0; b <= bags; ++b) offsets.push_back(b * bag);
-  std::vector<float> out(static_cast<std::size_t>(bags) * 4);
-  for (IndexType type : {IndexType::kInt32, IndexType::kInt64}) {
-    for (std::int64_t pos : {0L, 1L, 1023L, 1024L, 1025L, 2047L, 2048L, 4095L, 4999L}) {
-      for (std::int64_t bad : {1000L, -1L}) {
-        std::vector<std::int64_t> indices(n);
-        for (std::int64_t k = 0; k < n; ++k) indices[k] = (k * 7919) % 1000;
-        indices[pos] = bad;
-        const TableBatch tb = bags_of(offsets, indices, type);
-        const std::string e = error_of(spec, tb, bags);
-        EXPECT_THAT(e, HasSubstr(fmt::format("sample {}: index {} (position {})", pos / bag, bad, pos))) << e;
-        for (Isa isa : supported_isas()) {
-          for (Flow f : {Flow::kGather, Flow::kTileScan}) {
-            const std::int64_t b = pos / bag;
-            auto served = [&](BagRange slice) {
-              const LookupReport r = run_flow(f, table.view(), tb.view(), slice, {0, 1000}, {out.data(), 4}, {}, isa);
-              EXPECT_TRUE(r.offsets_ok);
-              return r.served;
-            };
-            EXPECT_EQ(served({0, bags}), n - 1) << to_string(f) << " " << to_string(isa);
-            EXPECT_EQ(served({b, b + 1}), bag - 1);
-            EXPECT_EQ(served({0, b}), b * bag);
-            EXPECT_EQ(served({b + 1, bags}), (bags - b - 1) * bag);
+  const std::int64_t n = 5000;
+  for (std::int64_t bag : {1, 10}) {  // one-row bags have a loop of their own
+    const std::int64_t bags = n / bag;
+    std::vector<std::int64_t> offsets;
+    for (std::int64_t b = 0; b <= bags; ++b) offsets.push_back(b * bag);
+    std::vector<float> out(static_cast<std::size_t>(bags) * 4);
+    for (IndexType type : {IndexType::kInt32, IndexType::kInt64}) {
+      for (std::int64_t pos : {0L, 1L, 1023L, 1024L, 1025L, 2047L, 2048L, 4095L, 4999L}) {
+        for (std::int64_t bad : {1000L, -1L}) {
+          std::vector<std::int64_t> indices(n);
+          for (std::int64_t k = 0; k < n; ++k) indices[k] = (k * 7919) % 1000;
+          indices[pos] = bad;
+          const TableBatch tb = bags_of(offsets, indices, type);
+          const std::string e = error_of(spec, tb, bags);
+          EXPECT_THAT(e, HasSubstr(fmt::format("sample {}: index {} (position {})", pos / bag, bad, pos))) << e;
+          for (Isa isa : supported_isas()) {
+            for (Flow f : {Flow::kGather, Flow::kTileScan}) {
+              const std::int64_t b = pos / bag;
+              auto served = [&](BagRange slice) {
+                const LookupReport r = run_flow(f, table.view(), tb.view(), slice, {0, 1000}, {out.data(), 4}, {}, isa);
+                EXPECT_TRUE(r.offsets_ok);
+                return r.served;
+              };
+              EXPECT_EQ(served({0, bags}), n - 1) << to_string(f) << " " << to_string(isa);
+              EXPECT_EQ(served({b, b + 1}), bag - 1);
+              EXPECT_EQ(served({0, b}), b * bag);
+              EXPECT_EQ(served({b + 1, bags}), (bags - b - 1) * bag);
+            }
           }
         }
       }
@@ -87,9 +90,15 @@ TEST(Validation, KernelsStopAtMalformedOffsets) {
   std::mt19937_64 rng(3);
   std::vector<float> out(40 * 20);
   for (int trial = 0; trial < 200; ++trial) {
-    const std::int64_t nb = 1 + static_cast<std::int64_t>(rng() % 40), n = static_cast<std::int64_t>(rng() % 100);
+    const std::int64_t nb = 1 + static_cast<std::int64_t>(rng() % 40);
+    const bool one_row = trial % 2 == 1;  // one-row bags (their own loop) with a few offsets changed
+    const std::int64_t n = one_row ? nb : static_cast<std::int64_t>(rng() % 100);
     std::vector<std::int64_t> offsets(static_cast<std::size_t>(nb) + 1), indices(static_cast<std::size_t>(n));
-    for (auto& o : offsets) o = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * n + 2)) - 1;
+    for (std::size_t b = 0; b < offsets.size(); ++b) {
+      const bool random = !one_row || rng() % 8 == 0;
+      offsets[b] = random ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * n + 2)) - 1
+                          : static_cast<std::int64_t>(b);
+    }
     offsets.front() = 0;
     offsets.back() = n;
     for (auto& i : indices) i = static_cast<std::int64_t>(rng() % 50);
