@@ -158,16 +158,21 @@ TEST_P(FlowEquivalence, RunsOfOneRowBags) {
         for (std::int64_t k = 0; k < size; ++k) indices.push_back(static_cast<std::int64_t>(rng() % 1000));
         offsets.push_back(static_cast<std::int64_t>(indices.size()));
       }
+      std::vector<float> weights(indices.size());
+      for (float& w : weights) w = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
       for (IndexType it : {IndexType::kInt32, IndexType::kInt64}) {
-        const TableBatch tb = TableBatch::from_vectors(offsets, indices, it);
-        for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
-          SCOPED_TRACE(fmt::format("{} dim {} {} {}", to_string(type), dim, it == IndexType::kInt32 ? "int32" : "int64",
-                                   to_string(pooling)));
-          run_and_check(table, tb, pooling, {0, nb}, {0, spec.rows}, 1, 4096);
-          run_and_check(table, tb, pooling, {38, 296}, {0, spec.rows}, 1, 4096);
-          run_and_check(table, tb, pooling, {297, nb}, {0, spec.rows}, 1, 4096);  // shorter than the prefetch
-          run_and_check(table, tb, pooling, {0, nb}, {250, 750}, 2, 4096);
-          if (HasFatalFailure()) return;
+        for (bool weighted : {false, true}) {
+          const TableBatch tb = TableBatch::from_vectors(offsets, indices, it, weighted ? weights : std::vector<float>{});
+          for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+            SCOPED_TRACE(fmt::format("{} dim {} {} {} {}", to_string(type), dim,
+                                     it == IndexType::kInt32 ? "int32" : "int64", weighted ? "weighted" : "unweighted",
+                                     to_string(pooling)));
+            run_and_check(table, tb, pooling, {0, nb}, {0, spec.rows}, 1, 4096);
+            run_and_check(table, tb, pooling, {38, 296}, {0, spec.rows}, 1, 4096);
+            run_and_check(table, tb, pooling, {297, nb}, {0, spec.rows}, 1, 4096);  // shorter than the prefetch
+            run_and_check(table, tb, pooling, {0, nb}, {250, 750}, 2, 4096);
+            if (HasFatalFailure()) return;
+          }
         }
       }
     }
@@ -189,7 +194,7 @@ TEST_P(FlowEquivalence, StreamedOutputStoresMatch) {
   // stream_output takes effect on 64-byte aligned rows: full vectors are streamed, tails stored.
   const Case c = GetParam();
   for (int dim : {16, 17, 33, 64, 128, 256}) {
-    for (int bag_max : {1, 5}) {  // one-row bags only (unweighted: their own loop), or 0 to 5 (weighted)
+    for (int bag_max : {1, 5}) {  // one-row bags only (their own loop), or 0 to 5 (weighted)
       const TableSpec spec = small_spec(500, dim, RowType::kFp32, bag_max == 1 ? 1 : 0, bag_max);
       const Table table = Table::random(spec, test_seed(), 1);
       const TableBatch tb = make_bags(spec, 50, "uniform", IndexType::kInt64, bag_max > 1, test_seed() + dim);
