@@ -167,6 +167,26 @@ TEST(Validation, RunFlowRejectsRangesOutsideTheViewOrBatch) {
   EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 11}, {out.data(), 4}, {}), InvalidInput);
 }
 
+// The prefetch distance is look-ups ahead, 0 for none, or kPrefetchAuto (the default): by row
+// width, 48 up to two cache lines, then about 96 lines' worth, at least 8.
+TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
+  EXPECT_EQ(auto_prefetch_distance(4), 48);
+  EXPECT_EQ(auto_prefetch_distance(64), 48);
+  EXPECT_EQ(auto_prefetch_distance(128), 48);
+  EXPECT_EQ(auto_prefetch_distance(256), 24);
+  EXPECT_EQ(auto_prefetch_distance(512), 12);
+  EXPECT_EQ(auto_prefetch_distance(4096), 8);
+  const TableSpec spec = small_spec(10, 4);
+  const Table table = Table::random(spec, 1, 1);
+  const TableBatch tb = bags_of({0, 1}, {3});
+  std::vector<float> out(4);
+  KernelOptions opt;
+  EXPECT_EQ(opt.prefetch_distance, kPrefetchAuto);
+  EXPECT_EQ(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 10}, {out.data(), 4}, opt).served, 1);
+  opt.prefetch_distance = -3;
+  EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 10}, {out.data(), 4}, opt), InvalidInput);
+}
+
 TEST(Validation, ResidentCopyRefusedAboveBudget) {
   const Table table = Table::random(small_spec(1000, 16), 1, 1);
   EXPECT_THROW(ResidentCopy::make(table.view(), {0, 1000}, 1000 * 64 - 1), CapacityError);

@@ -37,7 +37,7 @@ struct RunArgs {
   std::string save_workload, load_workload, tables_dir, json_out;
   std::vector<std::string> table_flows;
   std::string bounds = "error";
-  int prefetch = 48;
+  int prefetch = kPrefetchAuto;
   std::size_t tile_bytes = 256 << 10;
   std::size_t resident_budget = 0;
   long stream_output_above = -1;
@@ -57,6 +57,18 @@ struct Strategy {
 
 double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// "48", or for the default the distances the model's row widths get: "48 (by row width)".
+std::string prefetch_description(const ModelSpec& model, int prefetch) {
+  if (prefetch != kPrefetchAuto) return std::to_string(prefetch);
+  int lo = 1 << 30, hi = 0;
+  for (const auto& t : model.tables) {
+    const int d = auto_prefetch_distance(t.row_bytes());
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  return lo == hi ? fmt::format("{} (by row width)", lo) : fmt::format("{}-{} (by row width)", lo, hi);
 }
 
 // The strategies to run: "all" = the four flows plus the best flow per table; or a comma list of
@@ -110,7 +122,8 @@ void run_command(const RunArgs& a) {
   fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
   fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
-             a.prefetch, human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
+             prefetch_description(model, a.prefetch), human_bytes(static_cast<double>(ropt.stream_output_above)),
+             a.bounds);
 
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, a.batches, a.load_workload, a.save_workload);
@@ -345,7 +358,10 @@ void register_run(CLI::App& app) {
   cmd->add_option("--load-workload", args->load_workload, "replay a saved workload / trace directory");
   cmd->add_option("--tables-dir", args->tables_dir, "map tables from DIR/<table name>.npy instead of random fill");
   cmd->add_option("--bounds", args->bounds, "out-of-range indices: error | skip | clamp")->capture_default_str();
-  cmd->add_option("--prefetch", args->prefetch, "gather prefetch distance (look-ups)")->capture_default_str();
+  cmd->add_option("--prefetch", args->prefetch,
+                  "gather prefetch distance in look-ups, 0: none (default: by row width, 48 for rows of 64 bytes, "
+                  "12 for 512)")
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
   cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
   cmd->add_option("--stream-output-above", args->stream_output_above,

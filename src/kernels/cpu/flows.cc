@@ -1,4 +1,6 @@
 // run_flow: argument checks shared by every flow, then the flow's kernel.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "embflow/error.h"
@@ -37,6 +39,11 @@ Flow parse_flow(std::string_view s) {
                                  s));
 }
 
+int auto_prefetch_distance(std::size_t row_bytes) {
+  const auto lines = static_cast<int>(std::max<std::size_t>(1, (row_bytes + 63) / 64));
+  return std::clamp(96 / lines, 8, 48);
+}
+
 bool is_resident(Flow f) { return f == Flow::kResident || f == Flow::kResidentTileScan; }
 bool is_tile_scan(Flow f) { return f == Flow::kTileScan || f == Flow::kResidentTileScan; }
 
@@ -65,7 +72,10 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   if (out.row_stride < table.dim && slice.end - slice.begin > 1) {
     throw InvalidInput(fmt::format("output row stride {} is smaller than the table's dim {}", out.row_stride, table.dim));
   }
-  if (opt.prefetch_distance < 0) throw InvalidInput("prefetch distance must be >= 0");
+  if (opt.prefetch_distance < 0 && opt.prefetch_distance != kPrefetchAuto) {
+    throw InvalidInput(fmt::format("prefetch distance {} is negative (0: none; kPrefetchAuto: by row width)",
+                                   opt.prefetch_distance));
+  }
   if (bags.offsets == nullptr || (bags.num_indices > 0 && bags.indices == nullptr)) {
     throw InvalidInput("run_flow: no offsets or indices");
   }
@@ -98,7 +108,8 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   a.accumulate = opt.accumulate;
   a.stream_out = opt.stream_output && !opt.accumulate && reinterpret_cast<std::uintptr_t>(out.data) % 64 == 0 &&
                  (out.row_stride * sizeof(float)) % 64 == 0;
-  a.prefetch_distance = opt.prefetch_distance;
+  a.prefetch_distance =
+      opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(table.row_stride) : opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
   return report(k.gather(a));
 }
