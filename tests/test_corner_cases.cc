@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "embflow/check.h"
+#include "embflow/error.h"
 #include "test_util.h"
 
 namespace embflow {
@@ -61,6 +62,42 @@ TEST(CornerCases, EmptyBagsGiveZeros) {
 TEST(CornerCases, OneRowTable) {
   const Table table = Table::random(small_spec(1, 33), 1, 1);
   expect_all_flows_correct(table, bags_of({0, 1, 4, 4}, {0, 0, 0, 0}));
+}
+
+// A view of row stride 0 reads its first row for every index (embflow run times a batch's own
+// arrays and output that way); the gather kernels must agree with the reference on it, weighted
+// or not, and the other flows refuse it.
+TEST(CornerCases, ZeroStrideViewGathersItsFirstRow) {
+  const Table table = Table::random(small_spec(1000, 16), 5, 1);
+  TableView view = table.view();
+  view.row_stride = 0;
+  std::vector<std::int64_t> offsets{0}, idx;
+  std::vector<float> w;
+  for (int b = 0; b < 300; ++b) {
+    for (int k = 0; k < b % 4; ++k) {
+      idx.push_back((b * 37 + k * 11) % 1000);
+      w.push_back(0.25f * static_cast<float>(k + 1));
+    }
+    offsets.push_back(static_cast<std::int64_t>(idx.size()));
+  }
+  for (bool weighted : {false, true}) {
+    const TableBatch tb = bags_of(offsets, idx, weighted ? w : std::vector<float>{});
+    for (Isa isa : supported_isas()) {
+      SCOPED_TRACE(fmt::format("{} weighted {}", to_string(isa), weighted));
+      std::vector<float> out(300 * 16, NAN);
+      run_flow(Flow::kGather, view, tb.view(), {0, 300}, {0, 1000}, {out.data(), 16}, KernelOptions{}, isa);
+      const CheckResult r = check_pooled_lookup(view, tb.view(), {0, 300}, {0, 1000}, {out.data(), 16}, Pooling::kSum);
+      EXPECT_TRUE(r.ok()) << "ratio " << r.worst_ratio << " bag " << r.worst_bag;
+      if (!weighted) {  // bag 3: three look-ups, all of row 0
+        EXPECT_EQ(out[3 * 16 + 5], 3 * reinterpret_cast<const float*>(view.data)[5]);
+      }
+    }
+  }
+  std::vector<float> out(16);
+  const TableBatch one = bags_of({0, 1}, {0});
+  for (Flow f : {Flow::kResident, Flow::kTileScan, Flow::kResidentTileScan}) {
+    EXPECT_THROW(run_flow(f, view, one.view(), {0, 1}, {0, 1000}, {out.data(), 16}, KernelOptions{}), InvalidInput);
+  }
 }
 
 TEST(CornerCases, DuplicateIndices) {

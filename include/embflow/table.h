@@ -20,7 +20,9 @@ struct TableView {
   std::int64_t rows = 0;
   int dim = 0;
   RowType row_type = RowType::kFp32;
-  std::size_t row_stride = 0;  // bytes
+  // Bytes from one row to the next. 0 makes every row the first one: a view that `embflow run`
+  // gathers from to time a batch's own arrays and output without its rows' misses (gather only).
+  std::size_t row_stride = 0;
 
   std::int64_t end_row() const { return first_row + rows; }
   const std::byte* row(std::int64_t r) const {

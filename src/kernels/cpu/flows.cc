@@ -72,6 +72,10 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   if (out.row_stride < table.dim && slice.end - slice.begin > 1) {
     throw InvalidInput(fmt::format("output row stride {} is smaller than the table's dim {}", out.row_stride, table.dim));
   }
+  if (table.row_stride == 0 && flow != Flow::kGather && table.rows > 0) {
+    throw InvalidInput(fmt::format("a table view of row stride 0 (every row is its first) runs only the gather flow, not {}",
+                                   to_string(flow)));
+  }
   if (opt.prefetch_distance < 0 && opt.prefetch_distance != kPrefetchAuto) {
     throw InvalidInput(fmt::format("prefetch distance {} is negative (0: none; kPrefetchAuto: by row width)",
                                    opt.prefetch_distance));
@@ -108,8 +112,11 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   a.accumulate = opt.accumulate;
   a.stream_out = opt.stream_output && !opt.accumulate && reinterpret_cast<std::uintptr_t>(out.data) % 64 == 0 &&
                  (out.row_stride * sizeof(float)) % 64 == 0;
-  a.prefetch_distance =
-      opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(table.row_stride) : opt.prefetch_distance;
+  // By the bytes a row holds, not the view's stride: a view of stride 0 (every look-up reads one
+  // row, as `embflow run` measures what the floor leaves out) runs as its table would.
+  a.prefetch_distance = opt.prefetch_distance == kPrefetchAuto
+                            ? auto_prefetch_distance(static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type))
+                            : opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
   return report(k.gather(a));
 }
