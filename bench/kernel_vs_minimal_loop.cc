@@ -3,7 +3,13 @@
 //   minimal:  the least a CSR gather can do (offsets, index, a prefetch 48 look-ups ahead, one
 //             fma, one store per bag), AVX-512;
 //   kernels:  embflow's gather kernels as the runtime calls them (no validation);
-//   runner:   ModelRunner::run (validation included).
+//   runner:   ModelRunner::run (validation included);
+//   fused:    the minimal loop turned sample-major: for each sample, every table (rows prefetched
+//             a few samples ahead, the batch's arrays 4 KiB ahead), so that one table's row misses
+//             overlap the others' work and the output is written row after row. Not in embflow:
+//             it measures what such a kernel could gain. On the development VM it lost: 1.15-1.30x
+//             the minimal loop's time at batch 2048 (rows 4, 12 or 24 samples ahead), as did
+//             blocks of samples run table by table through the kernels.
 // Usage: build/bench/embflow_kernel_vs_minimal [BATCH] [MAX_ROWS]   (MAX_ROWS caps every table)
 #include <immintrin.h>
 
@@ -39,6 +45,37 @@ __attribute__((target("avx512f"))) void minimal_gather(const float* table, const
       acc = _mm512_add_ps(acc, _mm512_loadu_ps(table + ix[k] * kDim));
     }
     _mm512_storeu_ps(out + b * out_stride, acc);
+  }
+}
+
+// Sample-major: bag s of every table, then bag s + 1.
+__attribute__((target("avx512f"))) void fused_gather(const std::vector<const float*>& tables, const Batch& batch,
+                                                     float* out, std::int64_t out_stride) {
+  constexpr std::int64_t kAheadSamples = 4;  // of 4, 12 and 24 the fastest here
+  constexpr std::int64_t kStreamAhead = 4096 / sizeof(std::int64_t);
+  const std::size_t n = tables.size();
+  const std::int64_t bags = batch.batch_size;
+  std::vector<const std::int64_t*> offs(n), ixs(n);
+  for (std::size_t t = 0; t < n; ++t) {
+    const BagsView v = batch.tables[t].view();
+    offs[t] = static_cast<const std::int64_t*>(v.offsets);
+    ixs[t] = static_cast<const std::int64_t*>(v.indices);
+  }
+  for (std::int64_t s = 0; s < bags; ++s) {
+    float* o = out + s * out_stride;
+    for (std::size_t t = 0; t < n; ++t) {
+      const std::int64_t* off = offs[t];
+      const std::int64_t* ix = ixs[t];
+      const float* table = tables[t];
+      _mm_prefetch(reinterpret_cast<const char*>(off + s + kStreamAhead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(ix + off[s] + kStreamAhead), _MM_HINT_T0);
+      if (s + kAheadSamples < bags && off[s + kAheadSamples] < off[bags]) {
+        _mm_prefetch(reinterpret_cast<const char*>(table + ix[off[s + kAheadSamples]] * kDim), _MM_HINT_T0);
+      }
+      __m512 acc = _mm512_setzero_ps();
+      for (std::int64_t k = off[s]; k < off[s + 1]; ++k) acc = _mm512_add_ps(acc, _mm512_loadu_ps(table + ix[k] * kDim));
+      _mm512_storeu_ps(o + t * kDim, acc);
+    }
   }
 }
 
@@ -89,15 +126,19 @@ int main(int argc, char** argv) {
     }
   };
   auto whole = [&](const Batch& b) { runner.run(b, out.data()); };
+  std::vector<const float*> table_data;
+  for (const auto& v : views) table_data.push_back(reinterpret_cast<const float*>(v.data));
+  auto fused = [&](const Batch& b) { fused_gather(table_data, b, out.data(), stride); };
 
-  std::vector<double> times[3];
-  const std::function<void(const Batch&)> ways[3] = {minimal, kernels, whole};
+  constexpr int kWays = 4;
+  std::vector<double> times[kWays];
+  const std::function<void(const Batch&)> ways[kWays] = {minimal, kernels, whole, fused};
   int next = 0;
   for (int warm = 0; warm < 20; ++warm) {
     for (const auto& way : ways) way(batches[next++ % 16]);
   }
   for (int rep = 0; rep < 200; ++rep) {
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < kWays; ++i) {
       const double t0 = now();
       ways[i](batches[next++ % 16]);
       times[i].push_back(now() - t0);
@@ -106,9 +147,9 @@ int main(int argc, char** argv) {
   const double base = summarize(times[0]).median;
   std::printf("criteo-kaggle dim %d, batch %lld, one thread, median of 200 interleaved batches:\n", kDim,
               static_cast<long long>(batch));
-  const char* names[3] = {"minimal loop", "embflow kernels", "embflow runner"};
-  for (int i = 0; i < 3; ++i) {
+  const char* names[kWays] = {"minimal loop", "embflow kernels", "embflow runner", "fused (sample-major)"};
+  for (int i = 0; i < kWays; ++i) {
     const double t = summarize(times[i]).median;
-    std::printf("  %-16s %9.1f us  %.2fx\n", names[i], t * 1e6, t / base);
+    std::printf("  %-22s %9.1f us  %.2fx\n", names[i], t * 1e6, t / base);
   }
 }
