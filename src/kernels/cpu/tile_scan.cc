@@ -11,6 +11,7 @@ namespace {
 struct TileScanScratch {
   std::vector<std::int64_t> starts;
   std::vector<TileEntry> entries;
+  std::vector<float> output;  // the slice's output rows, packed
   template <class T>
   static T* ensure(std::vector<T>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
@@ -42,9 +43,10 @@ class TileStreamer {
 // Returns what gather_* returns (kernel_args.h); the caller has checked the slice's first and
 // last offsets, so pass 1 reads only indices that exist, and pass 2 stops at a bag that would
 // visit others than pass 1 counted.
+// Serves into `slice_out`, whose row 0 is bag slice.begin's.
 template <class Idx>
 GatherResult bucket_and_serve(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
-                              RowRange rows, OutputView out, const KernelOptions& opt) {
+                              RowRange rows, OutputView slice_out, const KernelOptions& opt) {
   const Idx* off = static_cast<const Idx*>(bags.offsets);
   const Idx* idx = static_cast<const Idx*>(bags.indices);
   const std::int64_t per_tile = tile_rows(opt.tile_bytes, table.row_stride);
@@ -86,8 +88,8 @@ GatherResult bucket_and_serve(const KernelTable& k, const TableView& table, cons
   args.row_stride = table.row_stride;
   args.dim = table.dim;
   args.fp16 = table.row_type == RowType::kFp16;
-  args.out = out.data + slice.begin * out.row_stride;
-  args.out_stride = out.row_stride;
+  args.out = slice_out.data;
+  args.out_stride = slice_out.row_stride;
   // Serve the non-empty tiles in order; while serving one, stream the next.
   auto tile_begin = [&](std::int64_t t) { return t == 0 ? std::int64_t{0} : starts[t - 1]; };
   auto next_nonempty = [&](std::int64_t t) {
@@ -138,13 +140,35 @@ std::int64_t tile_rows(std::size_t tile_bytes, std::size_t row_stride) {
 GatherResult tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
                        RowRange rows, OutputView out, const KernelOptions& opt) {
   if (slice.end <= slice.begin) return {0, true};
-  if (!opt.accumulate) {  // tiles add into the output: start from zero
-    for (std::int64_t b = slice.begin; b < slice.end; ++b) {
-      std::memset(out.data + b * out.row_stride, 0, sizeof(float) * static_cast<std::size_t>(table.dim));
+  const std::int64_t n = slice.end - slice.begin;
+  const auto row_bytes = sizeof(float) * static_cast<std::size_t>(table.dim);
+  // The tiles add into their bags' output rows in an order of their own, so each row is a random
+  // read-modify-write. In a model's output (rows of every table side by side) those rows lie a
+  // whole sample apart, over far more memory than the caches hold: the adds go to a packed buffer
+  // of the slice's rows instead, copied (or added) into the output at the end.
+  const bool packed = out.row_stride != table.dim;
+  float* const rows_out = packed ? TileScanScratch::ensure(scratch.output, static_cast<std::size_t>(n * table.dim))
+                                 : out.data + slice.begin * out.row_stride;
+  const std::int64_t stride = packed ? table.dim : out.row_stride;
+  if (packed || !opt.accumulate) {  // tiles add into the rows: start from zero
+    for (std::int64_t b = 0; b < n; ++b) std::memset(rows_out + b * stride, 0, row_bytes);
+  }
+  const OutputView slice_out{rows_out, stride};
+  const GatherResult r = bags.index_type == IndexType::kInt32
+                             ? bucket_and_serve<std::int32_t>(k, table, bags, slice, rows, slice_out, opt)
+                             : bucket_and_serve<std::int64_t>(k, table, bags, slice, rows, slice_out, opt);
+  if (packed) {
+    for (std::int64_t b = 0; b < n; ++b) {
+      float* o = out.data + (slice.begin + b) * out.row_stride;
+      const float* p = rows_out + b * stride;
+      if (opt.accumulate) {
+        for (int j = 0; j < table.dim; ++j) o[j] += p[j];
+      } else {
+        std::memcpy(o, p, row_bytes);
+      }
     }
   }
-  if (bags.index_type == IndexType::kInt32) return bucket_and_serve<std::int32_t>(k, table, bags, slice, rows, out, opt);
-  return bucket_and_serve<std::int64_t>(k, table, bags, slice, rows, out, opt);
+  return r;
 }
 
 }  // namespace embflow::kernels
