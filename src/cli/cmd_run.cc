@@ -157,6 +157,7 @@ void run_command(const RunArgs& a) {
   Strategy inputs_output;
   inputs_output.name = "inputs and output";
   inputs_output.runner = std::make_unique<ModelRunner>(model, view_pointers(one_row), std::vector<Flow>(n, Flow::kGather), ropt);
+  inputs_output.table_samples.resize(n);
 
   std::vector<Strategy> strategies;
   auto add_strategy = [&](const std::string& name, std::vector<Flow> flows) {
@@ -241,7 +242,6 @@ void run_command(const RunArgs& a) {
 
   std::vector<Strategy*> first;
   for (auto& s : strategies) first.push_back(&s);
-  inputs_output.table_samples.resize(n);
   first.push_back(&inputs_output);
   measure(first, want_best && names.size() == 1 ? std::max(3, a.iters / 4) : a.iters, "measuring");
   if (want_best) {
