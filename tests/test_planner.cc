@@ -48,11 +48,15 @@ TEST(Profiles, DescribedOnesLoadAndSayTheyAreDescribed) {
 }
 
 TEST(Profiles, JsonRoundTrips) {
-  const MachineProfile p = server();
-  const std::string text = profile_to_json(p);
-  const MachineProfile q = parse_profile_json(text, "round trip");
-  EXPECT_EQ(profile_to_json(q), text);
-  EXPECT_DOUBLE_EQ(q.miss_gather.at(64, 1 << 30), p.miss_gather.at(64, 1 << 30));
+  MachineProfile p = server();
+  for (const bool streamed : {false, true}) {  // the streamed bags' curve is optional
+    if (streamed) p.streamed_bag_seconds.widths = {{64.0, CostCurve{{{1 << 20, 3e-9}, {1 << 30, 4e-9}}}}};
+    const std::string text = profile_to_json(p);
+    const MachineProfile q = parse_profile_json(text, "round trip");
+    EXPECT_EQ(profile_to_json(q), text);
+    EXPECT_DOUBLE_EQ(q.miss_gather.at(64, 1 << 30), p.miss_gather.at(64, 1 << 30));
+    EXPECT_EQ(q.streamed_bag_seconds.widths.size(), streamed ? 1u : 0u);
+  }
 }
 
 TEST(Profiles, MissingOrBadFieldsAreNamed) {
@@ -281,6 +285,56 @@ TEST(CostModel, MoreWorkCostsMoreAndCachedTablesCostLess) {
   const ItemLoad rows_half = item_load(big, samples[1], {0, 4096}, {0, big.rows / 2}, 256 << 10);
   EXPECT_NEAR(rows_half.scanned, lb.scanned, 1e-9);
   EXPECT_NEAR(rows_half.lookups, lb.lookups / 2, lb.lookups * 0.1);
+}
+
+// The runtime's rule (runner.h) and the cost model's use of it: a streamed column's bags are
+// priced by the streamed curve, and its output takes no room in the caches.
+TEST(CostModel, StreamedOutputColumnsArePricedApart) {
+  // Whole aligned lines of an output over the threshold, and nothing else.
+  EXPECT_TRUE(output_streamed(16, 32, 64, 65536, 8u << 20));
+  EXPECT_FALSE(output_streamed(16, 32, 64, 1024, 8u << 20));    // 256 KiB of output: cached
+  EXPECT_FALSE(output_streamed(8, 32, 64, 65536, 8u << 20));    // half a line per row
+  EXPECT_FALSE(output_streamed(16, 8, 64, 65536, 8u << 20));    // column not on a line
+  EXPECT_FALSE(output_streamed(16, 32, 72, 65536, 8u << 20));   // output rows not whole lines
+  MachineProfile prof = server();
+  prof.streamed_bag_seconds.widths = {{64.0, CostCurve{{{1.0, 1e-9}}}}};
+  prof.bag_seconds.widths = {{64.0, CostCurve{{{1.0, 50e-9}}}}};
+  const CostModel cost(prof);
+  const TableSpec a = testing::small_spec(1000, 16, RowType::kFp32, 1, 1), b = testing::small_spec(1000, 8, RowType::kFp32, 1, 1);
+  const ModelSpec m{"m", {a, a, b}, {}};  // total dim 40: no column is streamed
+  const ModelSpec aligned{"aligned", {a, a}, {}};
+  WorkloadOptions w;
+  w.batch_size = 200'000;  // 25.6 MiB of output for two dim-16 tables
+  const auto samples = sample_statistics(aligned, generate_batch(aligned, w));
+  const ItemLoad streamed = cost.load(aligned, 1, samples[1], {0, w.batch_size}, {0, a.rows}, w.batch_size);
+  const ItemLoad cached = cost.load(m, 1, samples[1], {0, w.batch_size}, {0, a.rows}, w.batch_size);
+  const ItemLoad rows_half = cost.load(aligned, 1, samples[1], {0, w.batch_size}, {0, a.rows / 2}, w.batch_size);
+  EXPECT_TRUE(streamed.streamed_output);
+  EXPECT_FALSE(cached.streamed_output);
+  EXPECT_FALSE(rows_half.streamed_output);  // partial sums: a buffer of its own
+  const double bags = static_cast<double>(w.batch_size);
+  const double gap = cost.item_seconds(Flow::kGather, cached, {}) - cost.item_seconds(Flow::kGather, streamed, {});
+  EXPECT_NEAR(gap, bags * 49e-9, bags * 1e-12);
+  // A tile scan copies its packed rows in through the caches: never streamed.
+  EXPECT_DOUBLE_EQ(cost.item_seconds(Flow::kTileScan, cached, {}), cost.item_seconds(Flow::kTileScan, streamed, {}));
+  EXPECT_EQ(CostModel::traffic_bytes(Flow::kGather, streamed) + bags * 64, CostModel::traffic_bytes(Flow::kGather, cached));
+}
+
+// A repeat within a footprint the hit curve covers costs a hit, whatever a first touch costs
+// there (first touches are measured after other tables' traffic).
+TEST(CostModel, RepeatsInASmallFootprintAreHits) {
+  MachineProfile prof = server();
+  prof.hit_gather.widths = {{64.0, CostCurve{{{4096.0, 1e-9}, {8 << 20, 2e-9}}}}};
+  prof.miss_gather.widths = {{64.0, CostCurve{{{4 << 20, 30e-9}, {1 << 30, 100e-9}}}}};
+  const CostModel cost(prof);
+  ItemLoad l;
+  l.bags = 1000, l.scanned = l.lookups = 20000, l.distinct = 20, l.row_bytes = 64, l.out_row_bytes = 64, l.table_bytes = 1280;
+  const double repeats_only = cost.item_seconds(Flow::kGather, l, {}) - [&] {
+    ItemLoad none = l;
+    none.scanned = none.lookups = none.distinct;
+    return cost.item_seconds(Flow::kGather, none, {});
+  }();
+  EXPECT_NEAR(repeats_only, (l.lookups - l.distinct) * 1e-9, 1e-12);
 }
 
 TEST(Planner, AsymmetricPlanRunsAndMatchesExactArithmetic) {

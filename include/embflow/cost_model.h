@@ -29,6 +29,7 @@
 #include "embflow/batch.h"
 #include "embflow/plan.h"
 #include "embflow/profile.h"
+#include "embflow/runner.h"
 
 namespace embflow {
 
@@ -62,6 +63,7 @@ struct ItemLoad {
   // A row-range item writes partial sums into [bags, dim] floats of its own, not into the batch's
   // output: its bags are priced against that (small, sequential) buffer. 0 for other items.
   double private_output_bytes = 0;
+  bool streamed_output = false;  // the gather flows write its output rows with streaming stores
 };
 ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,
                    std::size_t tile_bytes);
@@ -98,8 +100,15 @@ struct PlanPrediction {
 
 class CostModel {
  public:
-  explicit CostModel(MachineProfile profile) : profile_(std::move(profile)) {}
+  // `stream_output_above`: the runtime's (RunnerOptions), which decides whose output is streamed.
+  explicit CostModel(MachineProfile profile, std::size_t stream_output_above = RunnerOptions{}.stream_output_above)
+      : profile_(std::move(profile)), stream_output_above_(stream_output_above) {}
   const MachineProfile& profile() const { return profile_; }
+
+  // The load of an item of table t of the model (item_load), with whether the runtime streams its
+  // output rows (a whole-rows item of a streamed column; row-range items write partial sums).
+  ItemLoad load(const ModelSpec& model, std::size_t t, const TableSample& sample, BagRange bags, RowRange rows,
+                std::int64_t batch_size) const;
 
   // Seconds for one item on a core.
   double item_seconds(Flow flow, const ItemLoad& load, const CoreContext& core) const;
@@ -133,6 +142,7 @@ class CostModel {
   double dram_bytes(Flow flow, const ItemLoad& load) const;  // bytes the item pulls from DRAM
 
   MachineProfile profile_;
+  std::size_t stream_output_above_;
 };
 
 }  // namespace embflow

@@ -32,6 +32,8 @@ struct CostCurve {
 struct CurveFamily {
   std::vector<std::pair<double, CostCurve>> widths;
   double at(double row_bytes, double x) const;
+  // The largest x calibrated at every width (0 when empty): beyond it the curves are held flat.
+  double calibrated_extent() const;
 };
 
 struct MachineProfile {
@@ -56,9 +58,14 @@ struct MachineProfile {
   double skip_index_seconds = 0;      // a row-range item reading an index outside its range
   double fp16_element_seconds = 0;    // converting one element of an fp16 row looked up
   double reduce_float_seconds = 0;    // adding one float of a row-range partial sum (serial)
-  // Per bag (reading its offsets, writing its output row): one curve per output row bytes, against
-  // the bytes of the whole batch's output (an output larger than the caches costs more per row).
+  // Per bag (reading its offsets, writing its output row through the caches): one curve per output
+  // row bytes, against the bytes of the whole batch's output (an output larger than the caches
+  // costs more per row).
   CurveFamily bag_seconds;
+  // The same for bags whose output rows the gather flows write with streaming stores (runner.h:
+  // output_streamed): they skip the caches, so they cost neither a read of each line nor room in
+  // the caches. Optional: without it (a described machine, an older profile) bag_seconds prices them.
+  CurveFamily streamed_bag_seconds;
   // Extra per bag when another core writes the same 128-byte blocks of the same output rows (other
   // columns): cores then pass those lines (and the adjacent-line prefetcher's pairs) back and forth.
   double shared_output_bag_seconds = 0;

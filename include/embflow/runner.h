@@ -32,6 +32,12 @@ struct RunnerOptions {
 };
 RunnerOptions default_runner_options();
 
+// Whether the gather flows write a table's column of a batch's output with streaming stores: the
+// output ([batch_size, total_dim] floats) is larger than `stream_output_above`, and the column's
+// rows are whole, aligned cache lines (dim, its first column and total_dim are multiples of 16
+// floats; the caller's buffer is 64-byte aligned). The cost model prices such bags apart.
+bool output_streamed(int dim, int column, int total_dim, std::int64_t batch_size, std::size_t stream_output_above);
+
 // A resident flow for a table above the budget falls back to its streaming counterpart
 // (resident -> gather, resident-tile-scan -> tile-scan); `fallback` says whether it did.
 Flow fit_flow(Flow wanted, std::size_t table_bytes, std::size_t budget, bool* fallback = nullptr);

@@ -39,6 +39,10 @@ void print_profile(const MachineProfile& p) {
   fmt::print("per bag:    {} ns (64 B output row, 4 MiB output), {} ns (100 MiB output), {} ns more when another core "
              "writes the same 128-byte output blocks\n",
              ns(p.bag_seconds.at(64, 4 << 20)), ns(p.bag_seconds.at(64, 100 << 20)), ns(p.shared_output_bag_seconds));
+  if (!p.streamed_bag_seconds.widths.empty()) {
+    fmt::print("            streamed output rows: {} ns (4 MiB output), {} ns (100 MiB output)\n",
+               ns(p.streamed_bag_seconds.at(64, 4 << 20)), ns(p.streamed_bag_seconds.at(64, 100 << 20)));
+  }
   fmt::print("\nns per look-up, 64-byte rows (hit: repeated in the item, against its footprint; first touch: against "
              "the table's bytes plus the traffic of the core's other items)\n");
   fmt::print("{:>10} {:>8} {:>14} {:>16}\n", "bytes", "hit", "gather first", "resident first");

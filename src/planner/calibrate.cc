@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -116,9 +117,13 @@ class Calibrator {
     if (o_.progress) o_.progress(what);
   }
 
-  // Runs the probes as one model on core 0 (in the given order), batch `batch`.
+  // Runs the probes as one model on core 0 (in the given order), batch `batch`. The gather flows
+  // write the output through the caches, unless `streamed_output` says to stream every column
+  // (the two are priced apart: profile.h, bag_seconds and streamed_bag_seconds).
   ItemTimes run(const std::vector<Probe>& probes, std::int64_t batch, std::uint64_t seed,
-                std::vector<Measured>* measured = nullptr) {
+                std::vector<Measured>* measured = nullptr, bool streamed_output = false) {
+    RunnerOptions runner = o_.runner;
+    runner.stream_output_above = streamed_output ? 0 : std::numeric_limits<std::size_t>::max();
     ModelSpec model{"calibration", {}, {}};
     std::vector<TableView> views;
     Plan plan = planner::single_core_plan(model, batch, {});  // no tables yet: items follow
@@ -141,11 +146,11 @@ class Calibrator {
     w.seed = seed;
     // Each model measured `repeats` times over fresh batches, each item's median taken: one run's
     // times can sit 10-20% off another's on this VM (memory state, the host).
-    ItemTimes times = planner::time_plan(model, views, plan, w, rounds_, o_.runner);
+    ItemTimes times = planner::time_plan(model, views, plan, w, rounds_, runner);
     std::vector<ItemTimes> more;
     for (int r = 1; r < repeats_; ++r) {
       w.seed = seed + 7919 * static_cast<std::uint64_t>(r);
-      more.push_back(planner::time_plan(model, views, plan, w, rounds_, o_.runner));
+      more.push_back(planner::time_plan(model, views, plan, w, rounds_, runner));
     }
     for (std::size_t k = 0; k < times.seconds[0].size() && !more.empty(); ++k) {
       std::vector<double> v{times.seconds[0][k]};
@@ -272,6 +277,7 @@ class Calibrator {
     bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
     p_.bag_seconds.widths.push_back(bag_family.widths.back());
     bag_points_.clear();
+    if (row_bytes % 64 == 0) streamed_bags(dim, big_batch, seed + 800);
 
     MachineProfile priced = p_;  // what is known so far, to price the fixed parts of each item
     priced.bag_seconds = bag_family;
@@ -386,6 +392,25 @@ class Calibrator {
     double num = 0, den = 0;
     for (std::size_t i = 0; i < ry.size(); ++i) num += (ry[i] - rl[i] * serve_curve.at(rl[i])) * rx[i], den += rx[i] * rx[i];
     resident_scans_.push_back(den > 0 ? std::max(0.0, num / den) : 0.0);
+  }
+
+  // Bags whose output rows are streamed (whole cache lines of an output past the caches): a model
+  // of empty-bag tables, its output as large as the first-touch models', every column streamed.
+  void streamed_bags(int dim, std::int64_t big_batch, std::uint64_t seed) {
+    std::vector<Probe> probes;
+    for (int k = 0; k < 16; ++k) {
+      probes.push_back({synthetic_table(fmt::format("streamed-bags-{}", k), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+    }
+    std::vector<std::pair<double, double>> points;
+    for (const std::int64_t batch : {kBatch, big_batch}) {
+      const ItemTimes times = run(probes, batch, seed, nullptr, true);
+      std::vector<double> per_bag;
+      for (const double s : times.seconds[0]) {
+        per_bag.push_back(std::max(0.0, s - p_.item_seconds) / static_cast<double>(batch));
+      }
+      points.emplace_back(4.0 * dim * static_cast<double>(probes.size() * batch), median_of(per_bag));
+    }
+    p_.streamed_bag_seconds.widths.emplace_back(4.0 * dim, sorted_curve(points));
   }
 
   void finish_lookups() {

@@ -67,29 +67,47 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   return l;
 }
 
+ItemLoad CostModel::load(const ModelSpec& model, std::size_t t, const TableSample& sample, BagRange bags, RowRange rows,
+                         std::int64_t batch_size) const {
+  const TableSpec& spec = model.tables[t];
+  ItemLoad l = item_load(spec, sample, bags, rows, profile_.tile_bytes);
+  int column = 0;
+  for (std::size_t i = 0; i < t; ++i) column += model.tables[i].dim;
+  l.streamed_output = rows.whole(spec.rows) && output_streamed(spec.dim, column, model.total_dim(), batch_size, stream_output_above_);
+  return l;
+}
+
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
   const double output = l.private_output_bytes > 0 ? l.private_output_bytes : core.output_bytes;
-  double t = p.item_seconds + output_passes(flow) * l.bags * p.bag_seconds.at(l.out_row_bytes, std::max(output, 1.0)) +
+  // Streamed stores are the gather flows' (a tile scan copies its packed rows in through the caches).
+  const bool streamed = l.streamed_output && !is_tile_scan(flow) && !p.streamed_bag_seconds.widths.empty();
+  const CurveFamily& bag = streamed ? p.streamed_bag_seconds : p.bag_seconds;
+  double t = p.item_seconds + output_passes(flow) * l.bags * bag.at(l.out_row_bytes, std::max(output, 1.0)) +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
   const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + std::max(0.0, core.resident_bytes - own);
   const double evicted_as = l.table_bytes + core.other_traffic;
   // A repeat is a cache hit only while the item's footprint fits the caches: beyond the sizes
-  // calibrated for hits it costs what a first touch in a table of that footprint costs.
+  // calibrated for hits it costs what a first touch in a table of that footprint costs. Within
+  // them the hit curve alone: the first-touch curves are measured after other tables' traffic
+  // (their x includes it), so read at a small footprint they give an L3 or DRAM latency, not a
+  // hit (a 26-row table was predicted 7x its measured time that way).
   const double fp = std::max(footprint, 1.0);
+  const bool beyond_hits = fp > p.hit_gather.calibrated_extent();
   switch (flow) {
     case Flow::kGather:
       t += l.distinct * p.miss_gather.at(l.row_bytes, evicted_as);
-      t += repeats * std::max(p.hit_gather.at(l.row_bytes, fp), p.miss_gather.at(l.row_bytes, fp));
+      t += repeats * (beyond_hits ? std::max(p.hit_gather.at(l.row_bytes, fp), p.miss_gather.at(l.row_bytes, fp))
+                               : p.hit_gather.at(l.row_bytes, fp));
       break;
     case Flow::kResident: {
       // Capped by a gathered first touch: the copy is at least as close to the core as the table
       // (the resident curve rests on three probes and swung 3-10x between calibrations here).
       auto miss = [&](double bytes) { return std::min(p.miss_resident.at(l.row_bytes, bytes), p.miss_gather.at(l.row_bytes, bytes)); };
       t += l.distinct * miss(evicted_as);
-      t += repeats * std::max(p.hit_resident.at(l.row_bytes, fp), miss(fp));
+      t += repeats * (beyond_hits ? std::max(p.hit_resident.at(l.row_bytes, fp), miss(fp)) : p.hit_resident.at(l.row_bytes, fp));
       break;
     }
     case Flow::kTileScan:
@@ -113,7 +131,8 @@ bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
 }
 
 double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
-  const double out = l.bags * cache_lines(l.out_row_bytes);
+  const bool streamed = l.streamed_output && !is_tile_scan(flow);  // past the caches
+  const double out = streamed ? 0.0 : l.bags * cache_lines(l.out_row_bytes);
   switch (flow) {
     case Flow::kGather: return out + l.distinct * cache_lines(l.row_bytes);
     case Flow::kTileScan: return out + l.touched_tile_bytes;
@@ -240,8 +259,8 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     core.output_bytes = output_bytes;
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
-      const TableSpec& t = model.tables[static_cast<std::size_t>(it.table)];
-      loads.push_back(item_load(t, samples[static_cast<std::size_t>(it.table)], it.bags, it.rows, profile_.tile_bytes));
+      loads.push_back(load(model, static_cast<std::size_t>(it.table), samples[static_cast<std::size_t>(it.table)], it.bags, it.rows,
+                           plan.batch_size));
       if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
       traffic += traffic_bytes(it.flow, loads.back());
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());

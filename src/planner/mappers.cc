@@ -22,7 +22,7 @@ std::vector<ItemLoad> whole_table_loads(const ModelSpec& model, const std::vecto
   std::vector<ItemLoad> loads;
   for (std::size_t t = 0; t < model.tables.size(); ++t) {
     const TableSpec& spec = model.tables[t];
-    loads.push_back(item_load(spec, samples[t], {0, batch_size}, {0, spec.rows}, cost.profile().tile_bytes));
+    loads.push_back(cost.load(model, t, samples[t], {0, batch_size}, {0, spec.rows}, batch_size));
   }
   return loads;
 }
@@ -154,7 +154,7 @@ class AsymmetricPlanner {
         p.partial_floats = k > 1 ? static_cast<double>(batch_size_) * spec.dim : 0.0;
       }
       if (p.bags.size() <= 0 || p.rows.size() <= 0) continue;
-      const ItemLoad load = item_load(spec, sample, p.bags, p.rows, cost_.profile().tile_bytes);
+      const ItemLoad load = cost_.load(model_, static_cast<std::size_t>(t), sample, p.bags, p.rows, batch_size_);
       p.bytes = static_cast<std::size_t>(p.rows.size()) * spec.row_bytes();
       p.stream_seconds = -1;
       for (Flow f : o_.flows) {

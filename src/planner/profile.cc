@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -132,6 +133,12 @@ double CurveFamily::at(double row_bytes, double x) const {
   return lo->second.at(x) * (1 - f) + hi->second.at(x) * f;
 }
 
+double CurveFamily::calibrated_extent() const {
+  double extent = widths.empty() ? 0.0 : std::numeric_limits<double>::max();
+  for (const auto& [w, c] : widths) extent = std::min(extent, c.points.empty() ? 0.0 : c.points.back().first);
+  return extent;
+}
+
 std::string profile_to_json(const MachineProfile& p) {
   json j;
   j["format"] = "embflow-profile";
@@ -151,6 +158,9 @@ std::string profile_to_json(const MachineProfile& p) {
                     {"reduce_float_seconds", p.reduce_float_seconds},
                     {"shared_output_bag_seconds", p.shared_output_bag_seconds},
                     {"bag_seconds_by_output_bytes", family_json(p.bag_seconds)}};
+  if (!p.streamed_bag_seconds.widths.empty()) {
+    j["overheads"]["streamed_bag_seconds_by_output_bytes"] = family_json(p.streamed_bag_seconds);
+  }
   j["lookups"] = {{"hit_seconds_by_footprint", {{"gather", family_json(p.hit_gather)},
                                                 {"resident", family_json(p.hit_resident)}}},
                   {"miss_seconds_by_table_bytes", {{"gather", family_json(p.miss_gather)},
@@ -201,6 +211,9 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.reduce_float_seconds = r.number(o, "overheads.", "reduce_float_seconds");
   p.shared_output_bag_seconds = r.number(o, "overheads.", "shared_output_bag_seconds");
   p.bag_seconds = r.family(o, "overheads.", "bag_seconds_by_output_bytes");
+  if (o.contains("streamed_bag_seconds_by_output_bytes")) {
+    p.streamed_bag_seconds = r.family(o, "overheads.", "streamed_bag_seconds_by_output_bytes");
+  }
   const json& l = r.field(j, "", "lookups");
   const json& hit = r.field(l, "lookups.", "hit_seconds_by_footprint");
   p.hit_gather = r.family(hit, "lookups.hit_seconds_by_footprint.", "gather");

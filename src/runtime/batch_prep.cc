@@ -100,9 +100,19 @@ KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec
   if (static_cast<double>(model.bytes()) + out_bytes <= static_cast<double>(options.prefetch_above_bytes)) {
     k.prefetch_distance = 0;
   }
-  k.stream_output = out_bytes > static_cast<double>(options.stream_output_above) &&
-                    (model.tables[t].dim * sizeof(float)) % 64 == 0 && (column * sizeof(float)) % 64 == 0;
+  k.stream_output = output_streamed(model.tables[t].dim, column, model.total_dim(), batch_size, options.stream_output_above);
   return k;
 }
 
 }  // namespace embflow::runtime
+
+namespace embflow {
+
+bool output_streamed(int dim, int column, int total_dim, std::int64_t batch_size, std::size_t stream_output_above) {
+  constexpr int kLineFloats = 64 / sizeof(float);
+  const double out_bytes = static_cast<double>(batch_size) * total_dim * sizeof(float);
+  return out_bytes > static_cast<double>(stream_output_above) && dim % kLineFloats == 0 && column % kLineFloats == 0 &&
+         total_dim % kLineFloats == 0;
+}
+
+}  // namespace embflow
