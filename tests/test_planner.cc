@@ -306,9 +306,10 @@ TEST(CostModel, StreamedOutputColumnsArePricedApart) {
   WorkloadOptions w;
   w.batch_size = 200'000;  // 25.6 MiB of output for two dim-16 tables
   const auto samples = sample_statistics(aligned, generate_batch(aligned, w));
-  const ItemLoad streamed = cost.load(aligned, 1, samples[1], {0, w.batch_size}, {0, a.rows}, w.batch_size);
-  const ItemLoad cached = cost.load(m, 1, samples[1], {0, w.batch_size}, {0, a.rows}, w.batch_size);
-  const ItemLoad rows_half = cost.load(aligned, 1, samples[1], {0, w.batch_size}, {0, a.rows / 2}, w.batch_size);
+  const bool aligned_streamed = cost.streamed_columns(aligned, w.batch_size)[1], m_streamed = cost.streamed_columns(m, w.batch_size)[1];
+  const ItemLoad streamed = CostModel::load(a, aligned_streamed, samples[1], {0, w.batch_size}, {0, a.rows}, 256 << 10);
+  const ItemLoad cached = CostModel::load(a, m_streamed, samples[1], {0, w.batch_size}, {0, a.rows}, 256 << 10);
+  const ItemLoad rows_half = CostModel::load(a, aligned_streamed, samples[1], {0, w.batch_size}, {0, a.rows / 2}, 256 << 10);
   EXPECT_TRUE(streamed.streamed_output);
   EXPECT_FALSE(cached.streamed_output);
   EXPECT_FALSE(rows_half.streamed_output);  // partial sums: a buffer of its own

@@ -105,10 +105,13 @@ class CostModel {
       : profile_(std::move(profile)), stream_output_above_(stream_output_above) {}
   const MachineProfile& profile() const { return profile_; }
 
-  // The load of an item of table t of the model (item_load), with whether the runtime streams its
-  // output rows (a whole-rows item of a streamed column; row-range items write partial sums).
-  ItemLoad load(const ModelSpec& model, std::size_t t, const TableSample& sample, BagRange bags, RowRange rows,
-                std::int64_t batch_size) const;
+  // Per table of the model: whether the runtime streams its output column at this batch size
+  // (runner.h, output_streamed).
+  std::vector<bool> streamed_columns(const ModelSpec& model, std::int64_t batch_size) const;
+  // The load of an item of a table (item_load), with whether the runtime streams its output rows:
+  // a whole-rows item of a streamed column (row-range items write partial sums).
+  static ItemLoad load(const TableSpec& table, bool column_streamed, const TableSample& sample, BagRange bags,
+                       RowRange rows, std::size_t tile_bytes);
 
   // Seconds for one item on a core.
   double item_seconds(Flow flow, const ItemLoad& load, const CoreContext& core) const;

@@ -30,6 +30,10 @@ double distinct_for_samples(const TableSample& s, double samples) {
 
 double cache_lines(double bytes) { return std::ceil(bytes / 64.0) * 64.0; }
 
+// Whether the item's output rows go past the caches: streamed stores are the gather flows' (a tile
+// scan copies its packed rows in through the caches).
+bool output_rows_streamed(Flow flow, const ItemLoad& l) { return l.streamed_output && !is_tile_scan(flow); }
+
 }  // namespace
 
 ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,
@@ -67,21 +71,28 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   return l;
 }
 
-ItemLoad CostModel::load(const ModelSpec& model, std::size_t t, const TableSample& sample, BagRange bags, RowRange rows,
-                         std::int64_t batch_size) const {
-  const TableSpec& spec = model.tables[t];
-  ItemLoad l = item_load(spec, sample, bags, rows, profile_.tile_bytes);
+std::vector<bool> CostModel::streamed_columns(const ModelSpec& model, std::int64_t batch_size) const {
+  std::vector<bool> out;
+  const int total_dim = model.total_dim();
   int column = 0;
-  for (std::size_t i = 0; i < t; ++i) column += model.tables[i].dim;
-  l.streamed_output = rows.whole(spec.rows) && output_streamed(spec.dim, column, model.total_dim(), batch_size, stream_output_above_);
+  for (const TableSpec& t : model.tables) {
+    out.push_back(output_streamed(t.dim, column, total_dim, batch_size, stream_output_above_));
+    column += t.dim;
+  }
+  return out;
+}
+
+ItemLoad CostModel::load(const TableSpec& table, bool column_streamed, const TableSample& sample, BagRange bags,
+                         RowRange rows, std::size_t tile_bytes) {
+  ItemLoad l = item_load(table, sample, bags, rows, tile_bytes);
+  l.streamed_output = column_streamed && rows.whole(table.rows);
   return l;
 }
 
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
   const double output = l.private_output_bytes > 0 ? l.private_output_bytes : core.output_bytes;
-  // Streamed stores are the gather flows' (a tile scan copies its packed rows in through the caches).
-  const bool streamed = l.streamed_output && !is_tile_scan(flow) && !p.streamed_bag_seconds.widths.empty();
+  const bool streamed = output_rows_streamed(flow, l) && !p.streamed_bag_seconds.widths.empty();
   const CurveFamily& bag = streamed ? p.streamed_bag_seconds : p.bag_seconds;
   double t = p.item_seconds + output_passes(flow) * l.bags * bag.at(l.out_row_bytes, std::max(output, 1.0)) +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
@@ -131,8 +142,7 @@ bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
 }
 
 double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
-  const bool streamed = l.streamed_output && !is_tile_scan(flow);  // past the caches
-  const double out = streamed ? 0.0 : l.bags * cache_lines(l.out_row_bytes);
+  const double out = output_rows_streamed(flow, l) ? 0.0 : l.bags * cache_lines(l.out_row_bytes);
   switch (flow) {
     case Flow::kGather: return out + l.distinct * cache_lines(l.row_bytes);
     case Flow::kTileScan: return out + l.touched_tile_bytes;
@@ -253,14 +263,15 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   std::vector<double> gather_dram(model.tables.size(), 0.0);
   const double output_bytes = batch_output_bytes(model, plan.batch_size);
   const auto shared = shared_output_bags(plan, model);
+  const std::vector<bool> streamed = streamed_columns(model, plan.batch_size);
   for (std::size_t w = 0; w < plan.workers(); ++w) {
     std::vector<ItemLoad> loads;
     CoreContext core;
     core.output_bytes = output_bytes;
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
-      loads.push_back(load(model, static_cast<std::size_t>(it.table), samples[static_cast<std::size_t>(it.table)], it.bags, it.rows,
-                           plan.batch_size));
+      const auto t = static_cast<std::size_t>(it.table);
+      loads.push_back(load(model.tables[t], streamed[t], samples[t], it.bags, it.rows, profile_.tile_bytes));
       if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
       traffic += traffic_bytes(it.flow, loads.back());
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());

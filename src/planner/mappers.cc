@@ -20,9 +20,10 @@ enum class Split { kBatch, kRows };
 std::vector<ItemLoad> whole_table_loads(const ModelSpec& model, const std::vector<TableSample>& samples,
                                         const CostModel& cost, std::int64_t batch_size) {
   std::vector<ItemLoad> loads;
+  const std::vector<bool> streamed = cost.streamed_columns(model, batch_size);
   for (std::size_t t = 0; t < model.tables.size(); ++t) {
     const TableSpec& spec = model.tables[t];
-    loads.push_back(cost.load(model, t, samples[t], {0, batch_size}, {0, spec.rows}, batch_size));
+    loads.push_back(CostModel::load(spec, streamed[t], samples[t], {0, batch_size}, {0, spec.rows}, cost.profile().tile_bytes));
   }
   return loads;
 }
@@ -75,6 +76,7 @@ class AsymmetricPlanner {
   void set_context() {
     for (std::size_t t = 0; t < model_.tables.size(); ++t) blocks_.push_back(output_blocks(model_, static_cast<int>(t)));
     context_traffic_ = fair_share_traffic(whole_table_loads(model_, samples_, cost_, batch_size_), o_.cores);
+    streamed_ = cost_.streamed_columns(model_, batch_size_);
     output_bytes_ = batch_output_bytes(model_, batch_size_);
   }
 
@@ -154,7 +156,7 @@ class AsymmetricPlanner {
         p.partial_floats = k > 1 ? static_cast<double>(batch_size_) * spec.dim : 0.0;
       }
       if (p.bags.size() <= 0 || p.rows.size() <= 0) continue;
-      const ItemLoad load = cost_.load(model_, static_cast<std::size_t>(t), sample, p.bags, p.rows, batch_size_);
+      const ItemLoad load = CostModel::load(spec, streamed_[static_cast<std::size_t>(t)], sample, p.bags, p.rows, cost_.profile().tile_bytes);
       p.bytes = static_cast<std::size_t>(p.rows.size()) * spec.row_bytes();
       p.stream_seconds = -1;
       for (Flow f : o_.flows) {
@@ -267,6 +269,7 @@ class AsymmetricPlanner {
   std::int64_t batch_size_ = 0;
   double overhead_ = 0, context_traffic_ = 0, output_bytes_ = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> blocks_;  // each table's output blocks
+  std::vector<bool> streamed_;  // each table's output column streamed (CostModel::streamed_columns)
   std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;
 };
 

@@ -95,12 +95,13 @@ KernelOptions table_kernel_options(const RunnerOptions& options, const ModelSpec
                                    std::int64_t batch_size) {
   KernelOptions k = options.kernel;
   k.pooling = model.tables[t].pooling;
-  const double out_bytes = static_cast<double>(batch_size) * model.total_dim() * sizeof(float);
+  const int total_dim = model.total_dim();
+  const double out_bytes = static_cast<double>(batch_size) * total_dim * sizeof(float);
   // At most what one core touches per batch (RunnerOptions::prefetch_above_bytes says why).
   if (static_cast<double>(model.bytes()) + out_bytes <= static_cast<double>(options.prefetch_above_bytes)) {
     k.prefetch_distance = 0;
   }
-  k.stream_output = output_streamed(model.tables[t].dim, column, model.total_dim(), batch_size, options.stream_output_above);
+  k.stream_output = output_streamed(model.tables[t].dim, column, total_dim, batch_size, options.stream_output_above);
   return k;
 }
 
