@@ -3,7 +3,6 @@
 // evenly over all cores) and table-wise (whole tables, largest predicted cost first, to the least
 // loaded core), plus any plan files given; predicted against measured makespans.
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +19,7 @@
 #include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
+#include "embflow/plan_tuner.h"
 #include "embflow/planner.h"
 #include "embflow/topology.h"
 
@@ -32,18 +32,15 @@ struct CompareArgs {
   PlannerArgs planner;
   int iters = 20;
   int batches = 0;
+  int tune_iters = 0;
   bool check = false;
   std::string tables_dir, plans_dir;
   std::vector<std::string> plan_files;
 };
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
 struct Mapping {
   Plan plan;
   std::unique_ptr<PlanExecutor> executor;
-  std::vector<double> makespans;
-  std::vector<std::vector<double>> worker_seconds;  // [worker][iteration]
 };
 
 void compare_command(const CompareArgs& a) {
@@ -73,13 +70,19 @@ void compare_command(const CompareArgs& a) {
   po.resident_budget = std::min(ropt.resident_budget, cost.profile().resident_budget);
   std::vector<Plan> plans;
   for (Mapper m : {Mapper::kSymmetric, Mapper::kTableWise, Mapper::kAsymmetric}) plans.push_back(make_plan(m, model, samples, cost, po));
-  for (Plan& p : user_plans) plans.push_back(std::move(p));
 
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, a.batches, "", "");
   std::vector<TableView> views;
   for (const auto& t : tables) views.push_back(t.view());
   const auto ptrs = view_pointers(views);
+  if (a.tune_iters > 0) {  // measured apart from the comparison below, which then measures its choice afresh
+    for (const auto& t : tables) t.touch();
+    Plan tuned = tune_plan(model, ptrs, tuning_candidates(model, samples, cost, po), batches, ropt, a.tune_iters).plan;
+    tuned.mapper = "tuned";
+    plans.push_back(std::move(tuned));
+  }
+  for (Plan& p : user_plans) plans.push_back(std::move(p));
   BatchRotation rotation(batches);
   const std::int64_t batch_size = batches[0].batch_size;
   FloatBuffer out(static_cast<std::size_t>(batch_size) * model.total_dim());
@@ -93,40 +96,28 @@ void compare_command(const CompareArgs& a) {
     Mapping m;
     m.executor = std::make_unique<PlanExecutor>(model, ptrs, p, ropt);
     m.plan = std::move(p);
-    m.worker_seconds.resize(m.plan.workers());
     maps.push_back(std::move(m));
   }
   for (const auto& t : tables) t.touch();
   Progress progress("comparing", static_cast<std::int64_t>(maps.size()) * a.iters);
-  constexpr int kRounds = 4;
-  std::vector<Mapping*> order;
-  for (auto& m : maps) order.push_back(&m);
-  for (int round = 0; round < kRounds; ++round) {
-    std::reverse(order.begin(), order.end());  // no mapping always follows the same one
-    for (Mapping* m : order) {
-      m->executor->run(rotation.next(), out.data());  // untimed: inherit no cold state
-      for (int i = a.iters * round / kRounds; i < a.iters * (round + 1) / kRounds; ++i) {
-        const double t0 = now();
-        m->executor->run(rotation.next(), out.data());
-        m->makespans.push_back(now() - t0);
-        const auto ws = m->executor->last_worker_seconds();
-        for (std::size_t w = 0; w < ws.size(); ++w) m->worker_seconds[w].push_back(ws[w]);
-        progress.step(m->plan.mapper);
-      }
-    }
-  }
+  std::vector<PlanExecutor*> executors;
+  for (auto& m : maps) executors.push_back(m.executor.get());
+  const std::vector<PlanTimings> timings = time_side_by_side(
+      executors, [&]() -> const Batch& { return rotation.next(); }, out.data(), a.iters, 4,
+      [&](const Plan& p) { progress.step(p.mapper); });
 
-  const double base = summarize(maps[0].makespans).median;
+  const double base = summarize(timings[0].makespans).median;
   fmt::print("\nmakespan per batch: median over {} iterations, mappings interleaved; workers' busy time per batch\n",
              a.iters);
   fmt::print("{:<12} {:>10} {:>8} {:>9} {:>13} {:>7} {:>10}  {}\n", "mapping", "us", "spread", "speed-up", "predicted us",
              "error", "imbalance", "busy us per worker (core: us)");
-  for (Mapping& m : maps) {
-    const TimingStats st = summarize(m.makespans);
+  for (std::size_t k = 0; k < maps.size(); ++k) {
+    const Mapping& m = maps[k];
+    const TimingStats st = summarize(timings[k].makespans);
     std::vector<double> busy;
     std::string per;
     for (std::size_t w = 0; w < m.plan.workers(); ++w) {
-      busy.push_back(summarize(m.worker_seconds[w]).median);
+      busy.push_back(summarize(timings[k].worker_seconds[w]).median);
       per += fmt::format("{}: {:.0f}  ", m.plan.cores[w], busy.back() * 1e6);
     }
     const double mean = std::accumulate(busy.begin(), busy.end(), 0.0) / static_cast<double>(busy.size());
@@ -160,6 +151,10 @@ void register_compare(CLI::App& app) {
   cmd->add_option("--iters", args->iters, "timed batches per mapping")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");
   cmd->add_flag("--check", args->check, "compare every mapping's output with exact arithmetic");
+  cmd->add_option("--tune", args->tune_iters,
+                  "also run the plan `embflow plan --tune N` chooses (the fastest of the planner's candidates, "
+                  "measured over N batches each before the comparison); row 'tuned'")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--tables-dir", args->tables_dir, "map tables from DIR/<table name>.npy instead of random fill");
   cmd->add_option("--save-plans", args->plans_dir, "write each mapping's plan as DIR/<mapper>.json");
   cmd->add_option("--plan", args->plan_files, "also run this plan (JSON, as --save-plans writes; repeatable)");

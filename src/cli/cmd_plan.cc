@@ -15,6 +15,7 @@
 #include "embflow/executor.h"
 #include "embflow/measure.h"
 #include "embflow/plan_report.h"
+#include "embflow/plan_tuner.h"
 #include "embflow/planner.h"
 #include "embflow/topology.h"
 #include "runtime/batch_prep.h"
@@ -26,9 +27,30 @@ struct PlanArgs {
   ModelArgs model;
   WorkloadArgs workload;
   PlannerArgs planner;
-  std::string mapper = "asymmetric", out, svg, load_workload;
+  std::string mapper = "asymmetric", out, svg, load_workload, tables_dir;
   std::vector<std::string> flows;
+  int tune_iters = 0;
 };
+
+// --tune: runs the planner's candidates on this machine's cores, side by side, and keeps the
+// fastest (plan_tuner.h).
+Plan tune_on_this_machine(const PlanArgs& a, const ModelSpec& model, const WorkloadOptions& wopt,
+                          const std::vector<TableSample>& samples, const CostModel& cost, const PlannerOptions& po) {
+  std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
+  const std::vector<Batch> batches = make_batches(model, wopt, 0, a.load_workload, "");
+  std::vector<TableView> views;
+  for (const auto& t : tables) views.push_back(t.view());
+  for (const auto& t : tables) t.touch();
+  const TunedPlan tuned =
+      tune_plan(model, view_pointers(views), tuning_candidates(model, samples, cost, po), batches, default_runner_options(), a.tune_iters);
+  fmt::print("tuned:      ");
+  for (std::size_t k = 0; k < tuned.makespans.size(); ++k) {
+    fmt::print("{}{} {:.1f} us (spread {:.0f}%)", k == 0 ? "" : ", ", tuned.candidates[k], tuned.makespans[k].median * 1e6,
+               tuned.makespans[k].spread() * 100);
+  }
+  fmt::print("{}-> {}\n", tuned.makespans.empty() ? "one candidate " : "; ", tuned.plan.mapper);
+  return tuned.plan;
+}
 
 void plan_command(const PlanArgs& a) {
   const ModelSpec model = a.model.resolve();
@@ -47,12 +69,20 @@ void plan_command(const PlanArgs& a) {
   const Batch sample = sample_batch(model, wopt, a.load_workload);
   const auto samples = sample_statistics(model, sample);
   const auto t0 = std::chrono::steady_clock::now();
+  if (a.tune_iters > 0 && mapper != Mapper::kAsymmetric) {
+    throw InvalidInput("--tune measures the asymmetric mapper's candidates: use it with --mapper asymmetric");
+  }
   Plan plan = make_plan(mapper, model, samples, cost, po);
   plan.workload = a.load_workload.empty() ? fmt::format("--dist {} --seed {}", wopt.distribution.to_string(), wopt.seed)
                                           : fmt::format("--load-workload {}", a.load_workload);
   const double planning = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("planned:    in {:.1f} ms from a sample of {} look-ups ({})\n", planning * 1e3, sample.num_indices(),
              a.load_workload.empty() ? wopt.distribution.to_string() : a.load_workload);
+  if (a.tune_iters > 0) {
+    const std::string workload = plan.workload;
+    plan = tune_on_this_machine(a, model, wopt, samples, cost, po);
+    plan.workload = workload;
+  }
   const PlanPrediction p = cost.predict(plan, model, samples);
   fmt::print("{}", describe_plan(plan, model, p));
   if (!a.out.empty()) {
@@ -192,6 +222,11 @@ void register_plan(CLI::App& app) {
   cmd->add_option("--load-workload", args->load_workload, "plan for the indices saved in DIR (its first batch)");
   cmd->add_option("--out", args->out, "write the plan (JSON) to FILE, for `embflow run --plan FILE`");
   cmd->add_option("--svg", args->svg, "write a chart of per-core predicted time to FILE");
+  cmd->add_option("--tune", args->tune_iters,
+                  "run the planner's candidates (its best plan, symmetric, table-wise) side by side on this machine, "
+                  "N batches each, and keep the fastest")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--tables-dir", args->tables_dir, "with --tune: map tables from DIR/<table name>.npy instead of random fill");
   cmd->callback([args] { plan_command(*args); });
 }
 

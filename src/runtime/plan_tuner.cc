@@ -1,0 +1,124 @@
+#include "embflow/plan_tuner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "embflow/error.h"
+#include "embflow/topology.h"
+
+namespace embflow {
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+bool same_items(const Plan& a, const Plan& b) {
+  if (a.cores != b.cores || a.items.size() != b.items.size()) return false;
+  for (std::size_t w = 0; w < a.items.size(); ++w) {
+    if (a.items[w].size() != b.items[w].size()) return false;
+    for (std::size_t i = 0; i < a.items[w].size(); ++i) {
+      const WorkItem &x = a.items[w][i], &y = b.items[w][i];
+      if (x.table != y.table || x.flow != y.flow || x.bags.begin != y.bags.begin || x.bags.end != y.bags.end ||
+          x.rows.begin != y.rows.begin || x.rows.end != y.rows.end) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& executors,
+                                           const std::function<const Batch&()>& next_batch, float* out, int iters,
+                                           int rounds, const std::function<void(const Plan&)>& step) {
+  std::vector<PlanTimings> timings(executors.size());
+  for (std::size_t e = 0; e < executors.size(); ++e) timings[e].worker_seconds.resize(executors[e]->plan().workers());
+  std::vector<std::size_t> order(executors.size());
+  for (std::size_t e = 0; e < order.size(); ++e) order[e] = e;
+  rounds = std::max(rounds, 1);
+  for (int round = 0; round < rounds; ++round) {
+    std::reverse(order.begin(), order.end());
+    for (const std::size_t e : order) {
+      PlanExecutor& ex = *executors[e];
+      ex.run(next_batch(), out);  // untimed: inherit no cold state
+      for (int i = iters * round / rounds; i < iters * (round + 1) / rounds; ++i) {
+        const Batch& batch = next_batch();
+        const double t0 = now();
+        ex.run(batch, out);
+        timings[e].makespans.push_back(now() - t0);
+        const auto ws = ex.last_worker_seconds();
+        for (std::size_t w = 0; w < ws.size(); ++w) timings[e].worker_seconds[w].push_back(ws[w]);
+        if (step) step(ex.plan());
+      }
+    }
+  }
+  return timings;
+}
+
+std::vector<Plan> tuning_candidates(const ModelSpec& model, const std::vector<TableSample>& samples,
+                                    const CostModel& cost, PlannerOptions options) {
+  options.min_gain = 0;
+  std::vector<Plan> out;
+  for (const Mapper m : {Mapper::kAsymmetric, Mapper::kSymmetric, Mapper::kTableWise}) {
+    out.push_back(make_plan(m, model, samples, cost, options));
+  }
+  return out;
+}
+
+TunedPlan tune_plan(const ModelSpec& model, const std::vector<const TableView*>& tables,
+                    const std::vector<Plan>& candidates, const std::vector<Batch>& batches,
+                    const RunnerOptions& options, int iters) {
+  if (candidates.empty()) throw InvalidInput("tune_plan: no candidate plans");
+  if (batches.empty()) throw InvalidInput("tune_plan: no batches to measure on");
+  for (const Plan& p : candidates) {  // every candidate, so none is refused only once it would have won
+    if (p.batch_size != batches[0].batch_size) {
+      throw InvalidInput(fmt::format("tune_plan: candidate '{}' is for batches of {}, the batches have {}", p.mapper,
+                                     p.batch_size, batches[0].batch_size));
+    }
+    validate_plan(p, model, describe_machine().physical_cores);
+  }
+  std::vector<const Plan*> distinct;
+  TunedPlan tuned;
+  for (const Plan& p : candidates) {
+    const auto same = std::find_if(distinct.begin(), distinct.end(), [&](const Plan* d) { return same_items(*d, p); });
+    if (same == distinct.end()) {
+      distinct.push_back(&p);
+      tuned.candidates.push_back(p.mapper);
+    } else {
+      tuned.candidates[static_cast<std::size_t>(same - distinct.begin())] += " = " + p.mapper;
+    }
+  }
+  if (distinct.size() == 1) {
+    tuned.plan = *distinct[0];
+    tuned.plan.notes.push_back("tuning: the candidates were one plan, nothing measured");
+    return tuned;
+  }
+  std::vector<std::unique_ptr<PlanExecutor>> owned;
+  std::vector<PlanExecutor*> executors;
+  for (const Plan* p : distinct) {
+    owned.push_back(std::make_unique<PlanExecutor>(model, tables, *p, options));
+    executors.push_back(owned.back().get());
+  }
+  FloatBuffer out(static_cast<std::size_t>(batches[0].batch_size) * static_cast<std::size_t>(model.total_dim()));
+  std::size_t next = 0;
+  const auto timings =
+      time_side_by_side(executors, [&]() -> const Batch& { return batches[next++ % batches.size()]; }, out.data(), iters);
+  std::size_t best = 0;
+  for (std::size_t e = 0; e < timings.size(); ++e) {
+    tuned.makespans.push_back(summarize(timings[e].makespans));
+    if (tuned.makespans[e].median < tuned.makespans[best].median) best = e;
+  }
+  tuned.plan = *distinct[best];
+  std::string measured;
+  for (std::size_t e = 0; e < distinct.size(); ++e) {
+    measured += fmt::format("{}{} {:.1f} us", e == 0 ? "" : ", ", tuned.candidates[e], tuned.makespans[e].median * 1e6);
+  }
+  tuned.plan.notes.push_back(fmt::format("tuning: chose {} as the fastest measured on this machine ({}; medians of {} batches each, side by side)",
+                                         tuned.plan.mapper, measured, iters));
+  return tuned;
+}
+
+}  // namespace embflow

@@ -1,0 +1,98 @@
+// Tuning: candidate plans measured side by side on this machine, the fastest kept.
+#include <gmock/gmock.h>
+
+#include "embflow/error.h"
+#include "embflow/plan_tuner.h"
+#include "test_util.h"
+
+namespace embflow {
+namespace {
+
+using ::testing::HasSubstr;
+
+Plan one_core_plan(const ModelSpec& m, std::int64_t batch, Flow flow, const std::string& mapper) {
+  Plan p;
+  p.model = m.name;
+  p.batch_size = batch;
+  p.mapper = mapper;
+  p.cores = {0};
+  p.items = {{WorkItem{0, flow, {0, batch}, {0, m.tables[0].rows}}}};
+  return p;
+}
+
+struct OneTable {
+  // 8 MiB of rows, batches of 512 one-row bags: a tile scan streams the whole table for 512
+  // look-ups a gather fetches one by one (tens of times slower on any machine).
+  ModelSpec model{"tuning", {testing::small_spec(131072, 16, RowType::kFp32, 1, 1)}, {}};
+  Table table = Table::random(model.tables[0], 5);
+  TableView view = table.view();
+  std::vector<const TableView*> views{&view};
+  std::vector<Batch> batches;
+  OneTable() {
+    WorkloadOptions w;
+    w.batch_size = 512;
+    for (int i = 0; i < 4; ++i) {
+      w.seed = 40 + static_cast<std::uint64_t>(i);
+      batches.push_back(generate_batch(model, w));
+    }
+  }
+};
+
+TEST(PlanTuner, KeepsTheFastestAndMeasuresEachPlanOnce) {
+  OneTable t;
+  const std::vector<Plan> candidates{one_core_plan(t.model, 512, Flow::kTileScan, "streaming"),
+                                     one_core_plan(t.model, 512, Flow::kGather, "gathering"),
+                                     one_core_plan(t.model, 512, Flow::kGather, "same")};
+  const TunedPlan tuned = tune_plan(t.model, t.views, candidates, t.batches, default_runner_options(), 8);
+  EXPECT_THAT(tuned.candidates, ::testing::ElementsAre("streaming", "gathering = same"));
+  ASSERT_EQ(tuned.makespans.size(), 2u);
+  EXPECT_EQ(tuned.makespans[0].samples, 8);
+  EXPECT_EQ(tuned.makespans[1].samples, 8);
+  EXPECT_LT(tuned.makespans[1].median, tuned.makespans[0].median);
+  EXPECT_EQ(tuned.plan.mapper, "gathering");
+  EXPECT_EQ(tuned.plan.items[0][0].flow, Flow::kGather);
+  ASSERT_FALSE(tuned.plan.notes.empty());
+  EXPECT_THAT(tuned.plan.notes.back(), HasSubstr("chose gathering"));
+}
+
+TEST(PlanTuner, OneDistinctCandidateIsNotMeasured) {
+  OneTable t;
+  const std::vector<Plan> candidates{one_core_plan(t.model, 512, Flow::kGather, "a"), one_core_plan(t.model, 512, Flow::kGather, "b")};
+  const TunedPlan tuned = tune_plan(t.model, t.views, candidates, t.batches, default_runner_options(), 8);
+  EXPECT_TRUE(tuned.makespans.empty());
+  EXPECT_THAT(tuned.candidates, ::testing::ElementsAre("a = b"));
+  EXPECT_EQ(tuned.plan.mapper, "a");
+}
+
+TEST(PlanTuner, BadCandidatesAreRefusedBeforeAnythingRuns) {
+  OneTable t;
+  EXPECT_THROW(tune_plan(t.model, t.views, {}, t.batches, default_runner_options(), 8), InvalidInput);
+  Plan other = one_core_plan(t.model, 512, Flow::kGather, "other");
+  other.model = "another-model";
+  const std::vector<Plan> candidates{one_core_plan(t.model, 512, Flow::kGather, "ok"), other};
+  EXPECT_THROW(tune_plan(t.model, t.views, candidates, t.batches, default_runner_options(), 8), InvalidInput);
+  const std::vector<Plan> other_batch{one_core_plan(t.model, 512, Flow::kGather, "ok"), one_core_plan(t.model, 256, Flow::kGather, "256")};
+  EXPECT_THROW(tune_plan(t.model, t.views, other_batch, t.batches, default_runner_options(), 8), InvalidInput);
+}
+
+TEST(PlanTuner, CandidatesAreThePlannersBestAndBothBaselines) {
+  ModelSpec m{"m", {testing::small_spec(100000, 16, RowType::kFp32, 1, 4), testing::small_spec(300, 16)}, {}};
+  WorkloadOptions w;
+  w.batch_size = 1024;
+  const auto samples = sample_statistics(m, generate_batch(m, w));
+  const CostModel cost(load_profile("server-16-core"));
+  PlannerOptions o;
+  o.cores = 4;
+  o.min_gain = 0.5;  // tuning lets the measurement decide instead
+  const std::vector<Plan> c = tuning_candidates(m, samples, cost, o);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].mapper, "asymmetric");
+  EXPECT_EQ(c[1].mapper, "symmetric");
+  EXPECT_EQ(c[2].mapper, "table-wise");
+  const double best = cost.predict(c[0], m, samples).makespan;
+  EXPECT_LE(best, cost.predict(c[1], m, samples).makespan * (1 + 1e-9));
+  EXPECT_LE(best, cost.predict(c[2], m, samples).makespan * (1 + 1e-9));
+}
+
+}  // namespace
+}  // namespace embflow
