@@ -1,7 +1,9 @@
 #!/bin/sh
 # Asymmetric vs symmetric vs table-wise on this machine with all cores: criteo-kaggle and
 # dlrm-v2 (row-capped), batch 2048 and 65536, uniform, zipf:1.05 and two extremely unbalanced
-# distributions. Usage: bench/compare_mappings.sh PROFILE OUT.md  (PROFILE from embflow calibrate)
+# distributions, and the plan tuning chooses (`tuned`: the fastest of the planner's candidates,
+# measured before the comparison, then measured again in it).
+# Usage: bench/compare_mappings.sh PROFILE OUT.md  (PROFILE from embflow calibrate)
 set -eu
 profile=$1
 out=$2
@@ -20,7 +22,7 @@ bin=${EMBFLOW_BIN:-build/embflow}
         echo
         echo '```'
         # shellcheck disable=SC2086
-        "$bin" compare --model $model --batch "$batch" --dist "$dist" --iters "$iters" --profile "$profile" 2>&1 |
+        "$bin" compare --model $model --batch "$batch" --dist "$dist" --iters "$iters" --tune "$iters" --profile "$profile" 2>&1 |
           sed -n '/^makespan per batch/,$p'
         echo '```'
         echo
