@@ -18,6 +18,7 @@
 #include "embflow/executor.h"
 #include "embflow/measure.h"
 #include "embflow/plan_report.h"
+#include "embflow/plan_tuner.h"
 #include "embflow/planner.h"
 #include "embflow/runner.h"
 #include "embflow/table.h"
@@ -327,8 +328,10 @@ class EmbeddingBagCollection {
   }
 
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
+  // With tune > 0 the planner's candidates run side by side on this machine, `tune` times each on
+  // the sample batch, and the fastest is kept (plan_tuner.h).
   PyPlan plan(const py::list& indices, const py::list& offsets, const std::string& profile, int cores,
-              const std::string& mapper, double min_gain) {
+              const std::string& mapper, double min_gain, int tune) {
     const ArrayBatch batch = csr_batch("plan", indices, offsets, std::nullopt);
     std::vector<std::optional<TableBatch>> repaired(model_.tables.size());
     std::vector<BagsView> bags(model_.tables.size());
@@ -349,7 +352,17 @@ class EmbeddingBagCollection {
     po.cores = cores > 0 ? cores : std::min(p.cores, describe_machine().physical_cores);
     po.min_gain = min_gain;
     po.resident_budget = std::min(p.resident_budget, default_runner_options().resident_budget);
-    PyPlan out{make_plan(parse_mapper(mapper), model_, samples, cost, po), model_, {}};
+    const Mapper m = parse_mapper(mapper);
+    if (tune < 0) throw InvalidInput(fmt::format("plan: tune must be 0 (off) or a number of batches, got {}", tune));
+    if (tune > 0 && m != Mapper::kAsymmetric) {
+      throw InvalidInput("plan: tune measures the asymmetric mapper's candidates: use mapper='asymmetric'");
+    }
+    PyPlan out{make_plan(m, model_, samples, cost, po), model_, {}};
+    if (tune > 0) {
+      py::gil_scoped_release release;
+      out.plan = tune_plan(model_, view_pointers(views_), tuning_candidates(model_, samples, cost, po), {batch.view},
+                           default_runner_options(), tune).plan;
+    }
     out.prediction = cost.predict(out.plan, model_, samples);
     return out;
   }
@@ -592,9 +605,10 @@ PYBIND11_MODULE(embflow, m) {
            "seconds: the batch's roofline floor (docs/BENCHMARKS.md) with the rates of `cores` cores working at once; "
            "tables measured on the first call for a core count")
       .def("plan", &EmbeddingBagCollection::plan, py::arg("indices"), py::arg("offsets"), py::arg("profile") = "",
-           py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10,
+           py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10, py::arg("tune") = 0,
            "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "
-           "one (default $EMBFLOW_PROFILE, else a quick calibration)")
+           "one (default $EMBFLOW_PROFILE, else a quick calibration); tune=N: run the planner's candidates (its best "
+           "plan, symmetric, table-wise) N times each on the sample batch and keep the fastest")
       .def("use_plan", &EmbeddingBagCollection::use_plan, py::arg("plan"),
            "forward batches of the plan's size on its pinned workers (None: the calling thread)")
       .def_property_readonly("num_tables", &EmbeddingBagCollection::num_tables)

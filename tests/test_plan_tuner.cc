@@ -27,14 +27,16 @@ struct OneTable {
   Table table = Table::random(model.tables[0], 5);
   TableView view = table.view();
   std::vector<const TableView*> views{&view};
-  std::vector<Batch> batches;
+  std::vector<Batch> owned;
+  std::vector<BatchView> batches;
   OneTable() {
     WorkloadOptions w;
     w.batch_size = 512;
     for (int i = 0; i < 4; ++i) {
       w.seed = 40 + static_cast<std::uint64_t>(i);
-      batches.push_back(generate_batch(model, w));
+      owned.push_back(generate_batch(model, w));
     }
+    batches = batch_views(owned);
   }
 };
 

@@ -59,5 +59,6 @@ struct Batch {
   std::int64_t num_indices() const;
   BatchView view() const;
 };
+std::vector<BatchView> batch_views(const std::vector<Batch>& batches);
 
 }  // namespace embflow

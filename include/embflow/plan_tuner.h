@@ -23,7 +23,7 @@ struct PlanTimings {
 // one), each executor's block after an untimed batch (none inherits another's cold caches).
 // `step` is called after every timed batch (progress).
 std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& executors,
-                                           const std::function<const Batch&()>& next_batch, float* out, int iters,
+                                           const std::function<BatchView()>& next_batch, float* out, int iters,
                                            int rounds = 4, const std::function<void(const Plan&)>& step = {});
 
 struct TunedPlan {
@@ -43,7 +43,7 @@ std::vector<Plan> tuning_candidates(const ModelSpec& model, const std::vector<Ta
 // InvalidInput, before anything runs, if there is no candidate or a candidate does not fit the
 // model, this machine or the batches.
 TunedPlan tune_plan(const ModelSpec& model, const std::vector<const TableView*>& tables,
-                    const std::vector<Plan>& candidates, const std::vector<Batch>& batches,
+                    const std::vector<Plan>& candidates, const std::vector<BatchView>& batches,
                     const RunnerOptions& options, int iters);
 
 }  // namespace embflow

@@ -204,6 +204,23 @@ def test_plan_and_pinned_workers_give_the_same_result():
     ebc.use_plan(None)
 
 
+def test_a_tuned_plan_is_one_of_the_candidates_and_says_why():
+    rng = np.random.default_rng(SEED + 4)
+    tables = [rng.standard_normal((int(r), 16)).astype(np.float32) for r in (50, 5000, 200000, 30)]
+    ebc = embflow.EmbeddingBagCollection(tables)
+    bags = [random_bags(rng, t.shape[0], 128, np.int64) for t in tables]
+    ix, off = [b[0] for b in bags], [b[1] for b in bags]
+    plan = ebc.plan(ix, off, profile="server-16-core", cores=1, tune=3)
+    assert plan.mapper in ("asymmetric", "symmetric", "table-wise")
+    assert any("tuning:" in n for n in plan.notes)
+    single = ebc.forward(ix, off)
+    ebc.use_plan(plan)
+    np.testing.assert_allclose(ebc.forward(ix, off), single, rtol=1e-5, atol=1e-6)
+    ebc.use_plan(None)
+    with pytest.raises(ValueError, match="mapper='asymmetric'"):
+        ebc.plan(ix, off, profile="server-16-core", cores=1, mapper="symmetric", tune=3)
+
+
 def test_several_python_threads():
     rng = np.random.default_rng(SEED + 4)
     tables = [rng.standard_normal((1000, 32)).astype(np.float32) for _ in range(4)]

@@ -78,7 +78,7 @@ void compare_command(const CompareArgs& a) {
   const auto ptrs = view_pointers(views);
   if (a.tune_iters > 0) {  // measured apart from the comparison below, which then measures its choice afresh
     for (const auto& t : tables) t.touch();
-    Plan tuned = tune_plan(model, ptrs, tuning_candidates(model, samples, cost, po), batches, ropt, a.tune_iters).plan;
+    Plan tuned = tune_plan(model, ptrs, tuning_candidates(model, samples, cost, po), batch_views(batches), ropt, a.tune_iters).plan;
     tuned.mapper = "tuned";
     plans.push_back(std::move(tuned));
   }
@@ -103,7 +103,7 @@ void compare_command(const CompareArgs& a) {
   std::vector<PlanExecutor*> executors;
   for (auto& m : maps) executors.push_back(m.executor.get());
   const std::vector<PlanTimings> timings = time_side_by_side(
-      executors, [&]() -> const Batch& { return rotation.next(); }, out.data(), a.iters, 4,
+      executors, [&] { return rotation.next().view(); }, out.data(), a.iters, 4,
       [&](const Plan& p) { progress.step(p.mapper); });
 
   const double base = summarize(timings[0].makespans).median;

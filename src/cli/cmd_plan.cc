@@ -42,7 +42,7 @@ Plan tune_on_this_machine(const PlanArgs& a, const ModelSpec& model, const Workl
   for (const auto& t : tables) views.push_back(t.view());
   for (const auto& t : tables) t.touch();
   const TunedPlan tuned =
-      tune_plan(model, view_pointers(views), tuning_candidates(model, samples, cost, po), batches, default_runner_options(), a.tune_iters);
+      tune_plan(model, view_pointers(views), tuning_candidates(model, samples, cost, po), batch_views(batches), default_runner_options(), a.tune_iters);
   fmt::print("tuned:      ");
   for (std::size_t k = 0; k < tuned.makespans.size(); ++k) {
     fmt::print("{}{} {:.1f} us (spread {:.0f}%)", k == 0 ? "" : ", ", tuned.candidates[k], tuned.makespans[k].median * 1e6,

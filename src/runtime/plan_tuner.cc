@@ -32,7 +32,7 @@ bool same_items(const Plan& a, const Plan& b) {
 }  // namespace
 
 std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& executors,
-                                           const std::function<const Batch&()>& next_batch, float* out, int iters,
+                                           const std::function<BatchView()>& next_batch, float* out, int iters,
                                            int rounds, const std::function<void(const Plan&)>& step) {
   std::vector<PlanTimings> timings(executors.size());
   for (std::size_t e = 0; e < executors.size(); ++e) timings[e].worker_seconds.resize(executors[e]->plan().workers());
@@ -40,7 +40,7 @@ std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& exe
   // here than they settle to (measure.h), and the first plan timed would pay for that.
   for (PlanExecutor* ex : executors) {
     warm_until_stable([&] {
-      const Batch& batch = next_batch();
+      const BatchView batch = next_batch();
       const double t0 = now();
       ex->run(batch, out);
       return now() - t0;
@@ -55,7 +55,7 @@ std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& exe
       PlanExecutor& ex = *executors[e];
       ex.run(next_batch(), out);  // untimed: inherit no cold state
       for (int i = iters * round / rounds; i < iters * (round + 1) / rounds; ++i) {
-        const Batch& batch = next_batch();
+        const BatchView batch = next_batch();
         const double t0 = now();
         ex.run(batch, out);
         timings[e].makespans.push_back(now() - t0);
@@ -79,7 +79,7 @@ std::vector<Plan> tuning_candidates(const ModelSpec& model, const std::vector<Ta
 }
 
 TunedPlan tune_plan(const ModelSpec& model, const std::vector<const TableView*>& tables,
-                    const std::vector<Plan>& candidates, const std::vector<Batch>& batches,
+                    const std::vector<Plan>& candidates, const std::vector<BatchView>& batches,
                     const RunnerOptions& options, int iters) {
   if (candidates.empty()) throw InvalidInput("tune_plan: no candidate plans");
   if (batches.empty()) throw InvalidInput("tune_plan: no batches to measure on");
@@ -115,7 +115,7 @@ TunedPlan tune_plan(const ModelSpec& model, const std::vector<const TableView*>&
   FloatBuffer out(static_cast<std::size_t>(batches[0].batch_size) * static_cast<std::size_t>(model.total_dim()));
   std::size_t next = 0;
   const auto timings =
-      time_side_by_side(executors, [&]() -> const Batch& { return batches[next++ % batches.size()]; }, out.data(), iters);
+      time_side_by_side(executors, [&] { return batches[next++ % batches.size()]; }, out.data(), iters);
   std::size_t best = 0;
   for (std::size_t e = 0; e < timings.size(); ++e) {
     tuned.makespans.push_back(summarize(timings[e].makespans));

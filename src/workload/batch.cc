@@ -70,4 +70,11 @@ BatchView Batch::view() const {
   return v;
 }
 
+std::vector<BatchView> batch_views(const std::vector<Batch>& batches) {
+  std::vector<BatchView> out;
+  out.reserve(batches.size());
+  for (const Batch& b : batches) out.push_back(b.view());
+  return out;
+}
+
 }  // namespace embflow
