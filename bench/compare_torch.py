@@ -8,7 +8,8 @@ views in place) and the same index arrays:
   (b) concat:     one nn.EmbeddingBag over the concatenated tables (TorchRec-style one call)
   (c) symmetric:  embflow, every table's batch split evenly over the cores (the paper's baseline)
   (d) plan:       embflow, the asymmetric planner's plan (--profile, default $EMBFLOW_PROFILE or a
-                  quick calibration)
+                  quick calibration); with --tune N, the fastest of the planner's candidates run N
+                  times each on the sample batch (EmbeddingBagCollection.plan(tune=N))
 Torch is not charged for any layout change: (a) stops at its T outputs of [B, E], (b) at its
 [T*B, E]; embflow writes the final [B, T, E], into one output array allocated once (`out=`), as a
 serving loop would; torch allocates its outputs per call, as nn.EmbeddingBag does (its loop's
@@ -18,6 +19,7 @@ gather rate and one pass over it; summed), with the rates measured on as many co
 all at once (with 16 cores the shared memory gives less than 16 times one core's rate). Prints a Markdown table of medians, spreads
 (p90-p10 over all timed batches, relative) and ratios. Usage:
   PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE] [--threads 1,16] [--huge-pages]
+                                                                  [--tune N]
 """
 import argparse
 import os
@@ -76,13 +78,13 @@ class Setup:
         return out
 
 
-def run(setup, batch, dist, cores, profile, rounds, iters, count):
+def run(setup, batch, dist, cores, profile, rounds, iters, count, tune=0):
     torch.set_num_threads(cores)
     data = setup.batches(batch, dist, count)
     sample = setup.ebc.generate(batch, dist, seed=7)
     plans = {
         "symmetric": setup.ebc.plan(sample[0], sample[1], profile=profile, cores=cores, mapper="symmetric"),
-        "plan": setup.ebc.plan(sample[0], sample[1], profile=profile, cores=cores, mapper="asymmetric"),
+        "plan": setup.ebc.plan(sample[0], sample[1], profile=profile, cores=cores, mapper="asymmetric", tune=tune),
     }
 
     @torch.no_grad()
@@ -126,6 +128,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="", help="machine profile for embflow's planner")
     p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--tune", type=int, default=0, metavar="N",
+                   help="(d): keep the fastest of the planner's candidates, each run N times on the sample batch")
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="row-capped criteo-kaggle, batch 2048, one distribution")
     p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
@@ -155,7 +159,7 @@ def main():
         count = 8 if batch <= 8192 else 2
         iters = args.iters if batch <= 8192 else max(2, args.iters // 2)
         for cores in threads:
-            t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count)
+            t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count, args.tune)
             m = {k: statistics.median(v) for k, v in t.items()}
             name = f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"
             print(f"| {name} | {cores} | {m['loop']*1e6:.0f} | {m['concat']*1e6:.0f} | {m['symmetric']*1e6:.0f} | "

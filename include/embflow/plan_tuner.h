@@ -19,9 +19,10 @@ struct PlanTimings {
 };
 
 // Runs the executors side by side on the batches `next_batch` hands out: each first until its
-// times stop falling (warm_until_stable), then `iters` timed batches each, in `rounds` rounds whose order reverses every round (no executor always follows the same
-// one), each executor's block after an untimed batch (none inherits another's cold caches).
-// `step` is called after every timed batch (progress).
+// times stop falling (warm_until_stable), then `iters` timed batches each, in `rounds` rounds
+// whose order reverses every round (no executor always follows the same one), each executor's
+// block after an untimed batch (none inherits another's cold caches). `step` is called after
+// every timed batch (progress).
 std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& executors,
                                            const std::function<BatchView()>& next_batch, float* out, int iters,
                                            int rounds = 4, const std::function<void(const Plan&)>& step = {});
