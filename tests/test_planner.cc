@@ -130,21 +130,6 @@ ModelSpec random_model(std::mt19937_64& rng, int tables) {
   return m;
 }
 
-bool same_items(const Plan& a, const Plan& b) {
-  if (a.cores != b.cores || a.items.size() != b.items.size()) return false;
-  for (std::size_t w = 0; w < a.items.size(); ++w) {
-    if (a.items[w].size() != b.items[w].size()) return false;
-    for (std::size_t i = 0; i < a.items[w].size(); ++i) {
-      const WorkItem &x = a.items[w][i], &y = b.items[w][i];
-      if (x.table != y.table || x.flow != y.flow || x.bags.begin != y.bags.begin || x.bags.end != y.bags.end ||
-          x.rows.begin != y.rows.begin || x.rows.end != y.rows.end) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 // Pinned-down plan properties for a model, its sample and a profile.
 void expect_good_plans(const ModelSpec& m, const std::vector<TableSample>& samples, const CostModel& cost, int cores) {
   PlannerOptions o;
@@ -168,7 +153,7 @@ void expect_good_plans(const ModelSpec& m, const std::vector<TableSample>& sampl
   o.min_gain = 0.1;
   const Plan hedged = make_plan(Mapper::kAsymmetric, m, samples, cost, o);
   EXPECT_LE(hedged.predicted_makespan, sym.predicted_makespan * (1 + 1e-12));
-  if (!same_items(hedged, sym)) {
+  if (!hedged.same_work(sym)) {
     EXPECT_LE(hedged.predicted_makespan, sym.predicted_makespan * 0.9 + 1e-12);
   }
 }

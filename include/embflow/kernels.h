@@ -51,12 +51,14 @@ Isa active_isa();
 struct BagRange {
   std::int64_t begin = 0, end = 0;
   std::int64_t size() const { return end - begin; }
+  bool operator==(const BagRange&) const = default;
 };
 struct RowRange {
   std::int64_t begin = 0, end = 0;
   std::int64_t size() const { return end - begin; }
   // Whether this is all of a table of `rows` rows (else a row-range item, with partial sums).
   bool whole(std::int64_t rows) const { return begin == 0 && end == rows; }
+  bool operator==(const RowRange&) const = default;
 };
 
 // Output rows: bag b of the slice writes dim floats at data + b * row_stride.

@@ -18,6 +18,7 @@ struct WorkItem {
   Flow flow = Flow::kGather;
   BagRange bags;
   RowRange rows;
+  bool operator==(const WorkItem&) const = default;
 };
 
 struct Plan {
@@ -36,6 +37,8 @@ struct Plan {
   std::string workload;                         // what the sample the plan was made from was
 
   std::size_t workers() const { return cores.size(); }
+  // The same work: the same items, in the same order, on the same cores (whatever made them).
+  bool same_work(const Plan& other) const { return cores == other.cores && items == other.items; }
 };
 
 std::string plan_to_json(const Plan& plan);

@@ -190,12 +190,16 @@ def test_bad_input_raises_clear_errors():
     assert issubclass(embflow.InvalidInput, ValueError)
 
 
-def test_plan_and_pinned_workers_give_the_same_result():
-    rng = np.random.default_rng(SEED + 3)
+def four_tables_and_a_batch(seed):
+    """A collection of four tables (50 to 200 000 rows) and a batch of 128 random bags for it."""
+    rng = np.random.default_rng(seed)
     tables = [rng.standard_normal((int(r), 16)).astype(np.float32) for r in (50, 5000, 200000, 30)]
-    ebc = embflow.EmbeddingBagCollection(tables)
     bags = [random_bags(rng, t.shape[0], 128, np.int64) for t in tables]
-    ix, off = [b[0] for b in bags], [b[1] for b in bags]
+    return embflow.EmbeddingBagCollection(tables), [b[0] for b in bags], [b[1] for b in bags]
+
+
+def test_plan_and_pinned_workers_give_the_same_result():
+    ebc, ix, off = four_tables_and_a_batch(SEED + 3)
     plan = ebc.plan(ix, off, profile="server-16-core", cores=1, min_gain=0.0)
     assert "core" in plan.describe() and plan.predicted_makespan > 0 and plan.to_json().startswith("{")
     single = ebc.forward(ix, off)
@@ -205,11 +209,7 @@ def test_plan_and_pinned_workers_give_the_same_result():
 
 
 def test_a_tuned_plan_is_one_of_the_candidates_and_says_why():
-    rng = np.random.default_rng(SEED + 4)
-    tables = [rng.standard_normal((int(r), 16)).astype(np.float32) for r in (50, 5000, 200000, 30)]
-    ebc = embflow.EmbeddingBagCollection(tables)
-    bags = [random_bags(rng, t.shape[0], 128, np.int64) for t in tables]
-    ix, off = [b[0] for b in bags], [b[1] for b in bags]
+    ebc, ix, off = four_tables_and_a_batch(SEED + 4)
     plan = ebc.plan(ix, off, profile="server-16-core", cores=1, tune=3)
     assert plan.mapper in ("asymmetric", "symmetric", "table-wise")
     assert any("tuning:" in n for n in plan.notes)

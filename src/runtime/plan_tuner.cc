@@ -14,21 +14,6 @@ namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-bool same_items(const Plan& a, const Plan& b) {
-  if (a.cores != b.cores || a.items.size() != b.items.size()) return false;
-  for (std::size_t w = 0; w < a.items.size(); ++w) {
-    if (a.items[w].size() != b.items[w].size()) return false;
-    for (std::size_t i = 0; i < a.items[w].size(); ++i) {
-      const WorkItem &x = a.items[w][i], &y = b.items[w][i];
-      if (x.table != y.table || x.flow != y.flow || x.bags.begin != y.bags.begin || x.bags.end != y.bags.end ||
-          x.rows.begin != y.rows.begin || x.rows.end != y.rows.end) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& executors,
@@ -93,7 +78,7 @@ TunedPlan tune_plan(const ModelSpec& model, const std::vector<const TableView*>&
   std::vector<const Plan*> distinct;
   TunedPlan tuned;
   for (const Plan& p : candidates) {
-    const auto same = std::find_if(distinct.begin(), distinct.end(), [&](const Plan* d) { return same_items(*d, p); });
+    const auto same = std::find_if(distinct.begin(), distinct.end(), [&](const Plan* d) { return d->same_work(p); });
     if (same == distinct.end()) {
       distinct.push_back(&p);
       tuned.candidates.push_back(p.mapper);
