@@ -329,13 +329,21 @@ class EmbeddingBagCollection {
 
   // Plans the collection over cores from a sample batch (per-table CSR, as forward takes).
   // With tune > 0 the planner's candidates run side by side on this machine, `tune` times each on
-  // the sample batch, and the fastest is kept (plan_tuner.h).
+  // the batches of tune_batches ((indices, offsets) pairs taken in turn; default: the sample), and
+  // the fastest is kept (plan_tuner.h).
   PyPlan plan(const py::list& indices, const py::list& offsets, const std::string& profile, int cores,
-              const std::string& mapper, double min_gain, int tune) {
+              const std::string& mapper, double min_gain, int tune, const std::optional<py::list>& tune_batches) {
     const ArrayBatch batch = csr_batch("plan", indices, offsets, std::nullopt);
     std::vector<std::optional<TableBatch>> repaired(model_.tables.size());
     std::vector<BagsView> bags(model_.tables.size());
     runtime::prepare_batch(model_, batch.view, BoundsPolicy::kError, repaired, bags);
+    std::vector<ArrayBatch> tuning;  // the arrays stay referenced while they are measured
+    for (const py::handle pair : tune_batches.value_or(py::list())) {
+      const auto t = pair.cast<py::tuple>();
+      if (t.size() != 2) throw InvalidInput("plan: tune_batches must hold (indices, offsets) pairs");
+      tuning.push_back(csr_batch("plan (tune_batches)", t[0].cast<py::list>(), t[1].cast<py::list>(), std::nullopt));
+      runtime::prepare_batch(model_, tuning.back().view, BoundsPolicy::kError, repaired, bags);
+    }
     const auto samples = sample_statistics(model_, batch.view);
     MachineProfile p;
     const std::string source = profile_source(profile);
@@ -359,8 +367,11 @@ class EmbeddingBagCollection {
     }
     PyPlan out{make_plan(m, model_, samples, cost, po), model_, {}};
     if (tune > 0) {
+      std::vector<BatchView> measured_on;
+      for (const ArrayBatch& b : tuning) measured_on.push_back(b.view);
+      if (measured_on.empty()) measured_on.push_back(batch.view);
       py::gil_scoped_release release;
-      out.plan = tune_plan(model_, view_pointers(views_), tuning_candidates(model_, samples, cost, po), {batch.view},
+      out.plan = tune_plan(model_, view_pointers(views_), tuning_candidates(model_, samples, cost, po), measured_on,
                            default_runner_options(), tune).plan;
     }
     out.prediction = cost.predict(out.plan, model_, samples);
@@ -606,9 +617,11 @@ PYBIND11_MODULE(embflow, m) {
            "tables measured on the first call for a core count")
       .def("plan", &EmbeddingBagCollection::plan, py::arg("indices"), py::arg("offsets"), py::arg("profile") = "",
            py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10, py::arg("tune") = 0,
+           py::arg("tune_batches") = std::nullopt,
            "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "
            "one (default $EMBFLOW_PROFILE, else a quick calibration); tune=N: run the planner's candidates (its best "
-           "plan, symmetric, table-wise) N times each on the sample batch and keep the fastest")
+           "plan, symmetric, table-wise) N times each and keep the fastest, on the (indices, offsets) pairs of tune_batches "
+           "taken in turn (default: the sample batch, whose rows are then in cache)")
       .def("use_plan", &EmbeddingBagCollection::use_plan, py::arg("plan"),
            "forward batches of the plan's size on its pinned workers (None: the calling thread)")
       .def_property_readonly("num_tables", &EmbeddingBagCollection::num_tables)

@@ -210,7 +210,8 @@ def test_plan_and_pinned_workers_give_the_same_result():
 
 def test_a_tuned_plan_is_one_of_the_candidates_and_says_why():
     ebc, ix, off = four_tables_and_a_batch(SEED + 4)
-    plan = ebc.plan(ix, off, profile="server-16-core", cores=1, tune=3)
+    others = [ebc.generate(128, "uniform", seed=s) for s in (1, 2)]
+    plan = ebc.plan(ix, off, profile="server-16-core", cores=1, tune=3, tune_batches=others)
     assert plan.mapper in ("asymmetric", "symmetric", "table-wise")
     assert any("tuning:" in n for n in plan.notes)
     single = ebc.forward(ix, off)
@@ -219,6 +220,10 @@ def test_a_tuned_plan_is_one_of_the_candidates_and_says_why():
     ebc.use_plan(None)
     with pytest.raises(ValueError, match="mapper='asymmetric'"):
         ebc.plan(ix, off, profile="server-16-core", cores=1, mapper="symmetric", tune=3)
+    bad = [np.array(i, copy=True) for i in ix]
+    bad[1][0] = 10**6  # out of range in table 1
+    with pytest.raises(ValueError, match="out of range"):
+        ebc.plan(ix, off, profile="server-16-core", cores=1, tune=3, tune_batches=[(bad, off)])
 
 
 def test_several_python_threads():
