@@ -72,6 +72,10 @@ void plan_command(const PlanArgs& a) {
   if (a.tune_iters > 0 && mapper != Mapper::kAsymmetric) {
     throw InvalidInput("--tune measures the asymmetric mapper's candidates: use it with --mapper asymmetric");
   }
+  if (const int here = describe_machine().physical_cores; a.tune_iters > 0 && po.cores > here) {
+    throw InvalidInput(fmt::format("--tune runs the candidates on this machine's {} cores: the plan is for {} (--cores)",
+                                   here, po.cores));
+  }
   Plan plan = make_plan(mapper, model, samples, cost, po);
   plan.workload = a.load_workload.empty() ? fmt::format("--dist {} --seed {}", wopt.distribution.to_string(), wopt.seed)
                                           : fmt::format("--load-workload {}", a.load_workload);
