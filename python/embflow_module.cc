@@ -619,8 +619,8 @@ PYBIND11_MODULE(embflow, m) {
            py::arg("cores") = 0, py::arg("mapper") = "asymmetric", py::arg("min_gain") = 0.10, py::arg("tune") = 0,
            py::arg("tune_batches") = std::nullopt,
            "plans the tables over cores from a sample batch; profile: a file from `embflow calibrate` or a described "
-           "one (default $EMBFLOW_PROFILE, else a quick calibration); tune=N: run the planner's candidates (its best "
-           "plan, symmetric, table-wise) N times each and keep the fastest, on the (indices, offsets) pairs of tune_batches "
+           "one (default $EMBFLOW_PROFILE, else a quick calibration); tune=N: run the planner's candidates (the "
+           "search's own plan, symmetric, table-wise) N times each and keep the fastest, on the (indices, offsets) pairs of tune_batches "
            "taken in turn (default: the sample batch, whose rows are then in cache)")
       .def("use_plan", &EmbeddingBagCollection::use_plan, py::arg("plan"),
            "forward batches of the plan's size on its pinned workers (None: the calling thread)")

@@ -96,12 +96,13 @@ TEST(PlanTuner, CandidatesAreThePlannersBestAndBothBaselines) {
   EXPECT_EQ(c[0].mapper, "asymmetric");
   EXPECT_EQ(c[1].mapper, "symmetric");
   EXPECT_EQ(c[2].mapper, "table-wise");
+  // The search's own plan, which make_plan drops here for symmetric: tuning measures it.
+  EXPECT_TRUE(c[0].same_work(search_plan(m, samples, cost, o)));
+  EXPECT_FALSE(c[0].same_work(c[1]));
   PlannerOptions no_min_gain = o;
   no_min_gain.min_gain = 0;
-  EXPECT_TRUE(c[0].same_work(make_plan(Mapper::kAsymmetric, m, samples, cost, no_min_gain)));
-  const double best = cost.predict(c[0], m, samples).makespan;
-  EXPECT_LE(best, cost.predict(c[1], m, samples).makespan * (1 + 1e-9));
-  EXPECT_LE(best, cost.predict(c[2], m, samples).makespan * (1 + 1e-9));
+  const double chosen = make_plan(Mapper::kAsymmetric, m, samples, cost, no_min_gain).predicted_makespan;
+  for (const Plan& p : c) EXPECT_LE(chosen, cost.predict(p, m, samples).makespan * (1 + 1e-9)) << p.mapper;
 }
 
 }  // namespace

@@ -33,10 +33,11 @@ struct TunedPlan {
   std::vector<TimingStats> makespans;   // their makespans, in the same order
 };
 
-// What tuning measures: the asymmetric mapper's best plan (with no minimum predicted gain over
-// symmetric: here the measurement decides), symmetric and table-wise.
+// What tuning measures: the asymmetric mapper's search result (search_plan: not replaced by a
+// baseline predicted faster, nor by symmetric for want of min_gain: here the measurement
+// decides), symmetric and table-wise.
 std::vector<Plan> tuning_candidates(const ModelSpec& model, const std::vector<TableSample>& samples,
-                                    const CostModel& cost, PlannerOptions options);
+                                    const CostModel& cost, const PlannerOptions& options);
 
 // Of the candidate plans (for one model and batch size), the one whose median makespan, measured
 // side by side over `iters` batches each taken in turn from `batches`, is the lowest. Candidates

@@ -40,5 +40,9 @@ struct PlannerOptions {
 // Deterministic: the same inputs give the same plan. `samples` from sample_statistics().
 Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
                const PlannerOptions& options);
+// The asymmetric mapper's search alone: its best plan before the baselines and min_gain are
+// weighed against it (what tuning measures beside the baselines, plan_tuner.h).
+Plan search_plan(const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
+                 const PlannerOptions& options);
 
 }  // namespace embflow

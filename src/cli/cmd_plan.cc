@@ -227,7 +227,7 @@ void register_plan(CLI::App& app) {
   cmd->add_option("--out", args->out, "write the plan (JSON) to FILE, for `embflow run --plan FILE`");
   cmd->add_option("--svg", args->svg, "write a chart of per-core predicted time to FILE");
   cmd->add_option("--tune", args->tune_iters,
-                  "run the planner's candidates (its best plan, symmetric, table-wise) side by side on this machine, "
+                  "run the planner's candidates (the search's own plan, symmetric, table-wise) side by side on this machine, "
                   "N batches each, and keep the fastest")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tables-dir", args->tables_dir, "with --tune: map tables from DIR/<table name>.npy instead of random fill");

@@ -311,13 +311,36 @@ Mapper parse_mapper(std::string_view s) {
   throw InvalidInput(fmt::format("unknown mapper '{}' (known: asymmetric, symmetric, table-wise)", s));
 }
 
-Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
-               const PlannerOptions& o) {
+namespace {
+
+void check_planner_inputs(const ModelSpec& model, const std::vector<TableSample>& samples, const PlannerOptions& o) {
   if (o.cores < 1) throw InvalidInput(fmt::format("need at least one core, got {}", o.cores));
   if (samples.size() != model.tables.size()) {
     throw InvalidInput(fmt::format("{} table samples for a model of {} tables", samples.size(), model.tables.size()));
   }
   if (o.flows.empty()) throw InvalidInput("the planner needs at least one flow to choose from");
+}
+
+}  // namespace
+
+Plan search_plan(const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
+                 const PlannerOptions& o) {
+  check_planner_inputs(model, samples, o);
+  const std::int64_t batch_size = samples.empty() ? 0 : samples[0].batch_size;
+  Plan plan;
+  if (batch_size == 0) {
+    plan = symmetric_plan(model, batch_size, o.cores);
+    plan.mapper = "asymmetric";
+  } else {
+    plan = AsymmetricPlanner(model, samples, cost, o).plan(batch_size);
+  }
+  attach_prediction(plan, model, samples, cost);
+  return plan;
+}
+
+Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
+               const PlannerOptions& o) {
+  check_planner_inputs(model, samples, o);
   const std::int64_t batch_size = samples.empty() ? 0 : samples[0].batch_size;
   Plan plan;
   switch (mapper) {
@@ -328,13 +351,8 @@ Plan make_plan(Mapper mapper, const ModelSpec& model, const std::vector<TableSam
       plan = table_wise_plan(model, batch_size, o.cores, table_costs(model, samples, cost, batch_size, o.cores));
       break;
     case Mapper::kAsymmetric: {
-      if (batch_size == 0) {
-        plan = symmetric_plan(model, batch_size, o.cores);
-        plan.mapper = "asymmetric";
-        break;
-      }
-      plan = AsymmetricPlanner(model, samples, cost, o).plan(batch_size);
-      attach_prediction(plan, model, samples, cost);
+      plan = search_plan(model, samples, cost, o);
+      if (batch_size == 0) return plan;
       // The baselines are candidates too (when their gather flow is allowed): never predicted worse.
       if (std::find(o.flows.begin(), o.flows.end(), Flow::kGather) != o.flows.end()) {
         Plan symmetric = make_plan(Mapper::kSymmetric, model, samples, cost, o);

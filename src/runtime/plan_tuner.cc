@@ -54,13 +54,9 @@ std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& exe
 }
 
 std::vector<Plan> tuning_candidates(const ModelSpec& model, const std::vector<TableSample>& samples,
-                                    const CostModel& cost, PlannerOptions options) {
-  options.min_gain = 0;
-  std::vector<Plan> out;
-  for (const Mapper m : {Mapper::kAsymmetric, Mapper::kSymmetric, Mapper::kTableWise}) {
-    out.push_back(make_plan(m, model, samples, cost, options));
-  }
-  return out;
+                                    const CostModel& cost, const PlannerOptions& options) {
+  return {search_plan(model, samples, cost, options), make_plan(Mapper::kSymmetric, model, samples, cost, options),
+          make_plan(Mapper::kTableWise, model, samples, cost, options)};
 }
 
 TunedPlan tune_plan(const ModelSpec& model, const std::vector<const TableView*>& tables,
