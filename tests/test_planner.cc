@@ -180,10 +180,7 @@ TEST(Planner, RandomModelsGetValidPlansNoWorseThanEitherBaseline) {
 }
 
 TEST(Planner, SplitsAHeavyTableAndKeepsLightOnesWhole) {
-  ModelSpec m{"skewed", {}, {}};
-  for (int t = 0; t < 12; ++t) m.tables.push_back(testing::small_spec(t == 0 ? 20'000'000 : 500, 16, RowType::kFp32, 1, 1));
-  m.tables[0].bag_size = {100, 100};
-  for (int t = 0; t < 12; ++t) m.tables[t].name = fmt::format("t{}", t);
+  const ModelSpec m = testing::one_heavy_among_light();
   WorkloadOptions w;
   w.batch_size = 2048;
   const auto samples = sample_statistics(m, generate_batch(m, w));

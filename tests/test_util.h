@@ -26,6 +26,17 @@ inline TableSpec small_spec(std::int64_t rows, int dim, RowType type = RowType::
   return s;
 }
 
+// "skewed": one heavy table t0 (20 M rows, bags of 100) among eleven light ones t1..t11 (500
+// rows, one-row bags), dim 16.
+inline ModelSpec one_heavy_among_light() {
+  ModelSpec m{"skewed", {}, {}};
+  for (int t = 0; t < 12; ++t) {
+    m.tables.push_back(small_spec(t == 0 ? 20'000'000 : 500, 16, RowType::kFp32, t == 0 ? 100 : 1, t == 0 ? 100 : 1));
+    m.tables.back().name = std::string("t").append(std::to_string(t));
+  }
+  return m;
+}
+
 inline TableBatch make_bags(const TableSpec& spec, std::int64_t batch, const std::string& dist, IndexType type,
                             bool weighted, std::uint64_t seed) {
   WorkloadOptions w;
