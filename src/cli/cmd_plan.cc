@@ -1,5 +1,6 @@
 // embflow plan: maps a model's tables to cores with a cost model and writes the plan (JSON, and an
 // SVG chart); `embflow run --plan FILE` runs one (run_plan below).
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -31,6 +32,10 @@ struct PlanArgs {
   std::vector<std::string> flows;
   int tune_iters = 0;
 };
+
+// The cost model's error on whole plans measured on the development VM is 10-50%
+// (docs/BENCHMARKS.md): candidates predicted closer than this are worth measuring.
+constexpr double kWholePlanError = 0.10;
 
 // --tune: runs the planner's candidates on this machine's cores, side by side, and keeps the
 // fastest (plan_tuner.h).
@@ -89,6 +94,20 @@ void plan_command(const PlanArgs& a) {
   }
   const PlanPrediction p = cost.predict(plan, model, samples);
   fmt::print("{}", describe_plan(plan, model, p));
+  if (a.tune_iters == 0 && mapper == Mapper::kAsymmetric && cost.profile().source == "measured") {
+    // Candidates predicted closer together than the model's error on whole plans: say how to
+    // let the machine decide.
+    std::vector<double> predicted;
+    for (const Plan& c : tuning_candidates(model, samples, cost, po)) predicted.push_back(cost.predict(c, model, samples).makespan);
+    std::sort(predicted.begin(), predicted.end());
+    const double gap = predicted[1] / predicted[0] - 1;
+    if (gap < kWholePlanError) {
+      fmt::print("hint:       the best two of the planner's candidates (the search's plan, symmetric, table-wise) are "
+                 "predicted within {:.0f}% of each other, less than the model's error on whole plans: `--tune N` runs "
+                 "them on this machine and keeps the fastest\n",
+                 gap * 100);
+    }
+  }
   if (!a.out.empty()) {
     write_text_file(a.out, plan_to_json(plan) + "\n", "plan");
     fmt::print("written:    plan to {}\n", a.out);
