@@ -33,10 +33,6 @@ struct PlanArgs {
   int tune_iters = 0;
 };
 
-// The cost model's error on whole plans measured on the development VM is 10-50%
-// (docs/BENCHMARKS.md): candidates predicted closer than this are worth measuring.
-constexpr double kWholePlanError = 0.10;
-
 // --tune: runs the planner's candidates on this machine's cores, side by side, and keeps the
 // fastest (plan_tuner.h).
 Plan tune_on_this_machine(const PlanArgs& a, const ModelSpec& model, const WorkloadOptions& wopt,
@@ -95,17 +91,20 @@ void plan_command(const PlanArgs& a) {
   const PlanPrediction p = cost.predict(plan, model, samples);
   fmt::print("{}", describe_plan(plan, model, p));
   if (a.tune_iters == 0 && mapper == Mapper::kAsymmetric && cost.profile().source == "measured") {
-    // Candidates predicted closer together than the model's error on whole plans: say how to
-    // let the machine decide.
+    // Distinct candidates predicted closer together than min_gain (the model's error on whole
+    // plans, PlannerOptions): say how to let the machine decide.
+    std::vector<Plan> distinct;
+    for (Plan& c : tuning_candidates(model, samples, cost, po)) {
+      if (std::none_of(distinct.begin(), distinct.end(), [&](const Plan& d) { return d.same_work(c); })) distinct.push_back(std::move(c));
+    }
     std::vector<double> predicted;
-    for (const Plan& c : tuning_candidates(model, samples, cost, po)) predicted.push_back(cost.predict(c, model, samples).makespan);
+    for (const Plan& c : distinct) predicted.push_back(cost.predict(c, model, samples).makespan);
     std::sort(predicted.begin(), predicted.end());
-    const double gap = predicted[1] / predicted[0] - 1;
-    if (gap < kWholePlanError) {
+    if (predicted.size() >= 2 && predicted[1] / predicted[0] - 1 < po.min_gain) {
       fmt::print("hint:       the best two of the planner's candidates (the search's plan, symmetric, table-wise) are "
-                 "predicted within {:.0f}% of each other, less than the model's error on whole plans: `--tune N` runs "
-                 "them on this machine and keeps the fastest\n",
-                 gap * 100);
+                 "predicted within {:.0f}% of each other, under --min-gain: `--tune N` runs them on this machine and "
+                 "keeps the fastest\n",
+                 (predicted[1] / predicted[0] - 1) * 100);
     }
   }
   if (!a.out.empty()) {
