@@ -365,7 +365,7 @@ class EmbeddingBagCollection {
     if (tune > 0 && m != Mapper::kAsymmetric) {
       throw InvalidInput("plan: tune measures the asymmetric mapper's candidates: use mapper='asymmetric'");
     }
-    PyPlan out{make_plan(m, model_, samples, cost, po), model_, {}};
+    PyPlan out{{}, model_, {}};
     if (tune > 0) {
       std::vector<BatchView> measured_on;
       for (const ArrayBatch& b : tuning) measured_on.push_back(b.view);
@@ -373,6 +373,8 @@ class EmbeddingBagCollection {
       py::gil_scoped_release release;
       out.plan = tune_plan(model_, view_pointers(views_), tuning_candidates(model_, samples, cost, po), measured_on,
                            default_runner_options(), tune).plan;
+    } else {
+      out.plan = make_plan(m, model_, samples, cost, po);
     }
     out.prediction = cost.predict(out.plan, model_, samples);
     return out;

@@ -3,6 +3,7 @@
 
 #include "embflow/error.h"
 #include "embflow/plan_tuner.h"
+#include "planner/item_bench.h"
 #include "test_util.h"
 
 namespace embflow {
@@ -11,12 +12,8 @@ namespace {
 using ::testing::HasSubstr;
 
 Plan one_core_plan(const ModelSpec& m, std::int64_t batch, Flow flow, const std::string& mapper) {
-  Plan p;
-  p.model = m.name;
-  p.batch_size = batch;
+  Plan p = planner::single_core_plan(m, batch, {flow});
   p.mapper = mapper;
-  p.cores = {0};
-  p.items = {{WorkItem{0, flow, {0, batch}, {0, m.tables[0].rows}}}};
   return p;
 }
 

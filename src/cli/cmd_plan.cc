@@ -36,14 +36,14 @@ struct PlanArgs {
 // --tune: runs the planner's candidates on this machine's cores, side by side, and keeps the
 // fastest (plan_tuner.h).
 Plan tune_on_this_machine(const PlanArgs& a, const ModelSpec& model, const WorkloadOptions& wopt,
-                          const std::vector<TableSample>& samples, const CostModel& cost, const PlannerOptions& po) {
+                          const std::vector<Plan>& candidates) {
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, 0, a.load_workload, "");
   std::vector<TableView> views;
   for (const auto& t : tables) views.push_back(t.view());
   for (const auto& t : tables) t.touch();
   const TunedPlan tuned =
-      tune_plan(model, view_pointers(views), tuning_candidates(model, samples, cost, po), batch_views(batches), default_runner_options(), a.tune_iters);
+      tune_plan(model, view_pointers(views), candidates, batch_views(batches), default_runner_options(), a.tune_iters);
   fmt::print("tuned:      ");
   for (std::size_t k = 0; k < tuned.makespans.size(); ++k) {
     fmt::print("{}{} {:.1f} us (spread {:.0f}%)", k == 0 ? "" : ", ", tuned.candidates[k], tuned.makespans[k].median * 1e6,
@@ -83,18 +83,22 @@ void plan_command(const PlanArgs& a) {
   const double planning = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("planned:    in {:.1f} ms from a sample of {} look-ups ({})\n", planning * 1e3, sample.num_indices(),
              a.load_workload.empty() ? wopt.distribution.to_string() : a.load_workload);
+  // What tuning measures; without --tune, a measured profile hints at tuning when they are close.
+  const bool hint = a.tune_iters == 0 && mapper == Mapper::kAsymmetric && cost.profile().source == "measured";
+  std::vector<Plan> candidates;
+  if (a.tune_iters > 0 || hint) candidates = tuning_candidates(model, samples, cost, po);
   if (a.tune_iters > 0) {
     const std::string workload = plan.workload;
-    plan = tune_on_this_machine(a, model, wopt, samples, cost, po);
+    plan = tune_on_this_machine(a, model, wopt, candidates);
     plan.workload = workload;
   }
   const PlanPrediction p = cost.predict(plan, model, samples);
   fmt::print("{}", describe_plan(plan, model, p));
-  if (a.tune_iters == 0 && mapper == Mapper::kAsymmetric && cost.profile().source == "measured") {
+  if (hint) {
     // Distinct candidates predicted closer together than min_gain (the model's error on whole
     // plans, PlannerOptions): say how to let the machine decide.
     std::vector<Plan> distinct;
-    for (Plan& c : tuning_candidates(model, samples, cost, po)) {
+    for (Plan& c : candidates) {
       if (std::none_of(distinct.begin(), distinct.end(), [&](const Plan& d) { return d.same_work(c); })) distinct.push_back(std::move(c));
     }
     std::vector<double> predicted;
