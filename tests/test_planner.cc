@@ -16,6 +16,7 @@
 #include "embflow/executor.h"
 #include "embflow/planner.h"
 #include "embflow/topology.h"
+#include "planner/item_bench.h"
 #include "test_util.h"
 
 namespace embflow {
@@ -49,13 +50,17 @@ TEST(Profiles, DescribedOnesLoadAndSayTheyAreDescribed) {
 
 TEST(Profiles, JsonRoundTrips) {
   MachineProfile p = server();
-  for (const bool streamed : {false, true}) {  // the streamed bags' curve is optional
-    if (streamed) p.streamed_bag_seconds.widths = {{64.0, CostCurve{{{1 << 20, 3e-9}, {1 << 30, 4e-9}}}}};
+  for (const bool optional : {false, true}) {  // the streamed bags' curve and the stride factors are optional
+    if (optional) {
+      p.streamed_bag_seconds.widths = {{64.0, CostCurve{{{1 << 20, 3e-9}, {1 << 30, 4e-9}}}}};
+      p.bag_stride_factor.widths = {{64.0, CostCurve{{{64, 1.0}, {1024, 2.0}}}}};
+    }
     const std::string text = profile_to_json(p);
     const MachineProfile q = parse_profile_json(text, "round trip");
     EXPECT_EQ(profile_to_json(q), text);
     EXPECT_DOUBLE_EQ(q.miss_gather.at(64, 1 << 30), p.miss_gather.at(64, 1 << 30));
-    EXPECT_EQ(q.streamed_bag_seconds.widths.size(), streamed ? 1u : 0u);
+    EXPECT_EQ(q.streamed_bag_seconds.widths.size(), optional ? 1u : 0u);
+    EXPECT_EQ(q.bag_stride_factor.widths.size(), optional ? 1u : 0u);
   }
 }
 
@@ -267,6 +272,44 @@ TEST(CostModel, MoreWorkCostsMoreAndCachedTablesCostLess) {
   const ItemLoad rows_half = item_load(big, samples[1], {0, 4096}, {0, big.rows / 2}, 256 << 10);
   EXPECT_NEAR(rows_half.scanned, lb.scanned, 1e-9);
   EXPECT_NEAR(rows_half.lookups, lb.lookups / 2, lb.lookups * 0.1);
+}
+
+// An output stride that is a multiple of a larger power of two makes every bag of the batch's
+// columns dearer (profile.h, bag_stride_factor); partial sums, in rows of their own, are not.
+TEST(CostModel, BagsCostMoreInAnOutputOfAPowerOfTwoStride) {
+  MachineProfile prof = server();
+  prof.bag_seconds.widths = {{64.0, CostCurve{{{1.0, 10e-9}}}}};
+  prof.bag_stride_factor.widths = {{64.0, CostCurve{{{64, 1.0}, {128, 1.25}, {1024, 2.0}, {4096, 3.0}}}}};
+  const CostModel cost(prof);
+  EXPECT_DOUBLE_EQ(cost.bag_stride_factor(64, 17 * 64), 1.0);   // an odd number of lines
+  EXPECT_DOUBLE_EQ(cost.bag_stride_factor(64, 26 * 64), 1.25);  // criteo-kaggle's 1664 bytes
+  EXPECT_DOUBLE_EQ(cost.bag_stride_factor(64, 16 * 64), 2.0);
+  EXPECT_DOUBLE_EQ(cost.bag_stride_factor(64, 128 * 64), 3.0);  // 8 KiB: held beyond the last point
+  EXPECT_DOUBLE_EQ(cost.bag_stride_factor(64, 64), 1.0);        // one table: rows written one after another
+  EXPECT_DOUBLE_EQ(cost.bag_stride_factor(64, 33 * 32), 1.0);   // not whole lines
+  EXPECT_DOUBLE_EQ(CostModel(server()).bag_stride_factor(64, 1024), 1.0);  // no figure: no factor
+
+  const TableSpec t = testing::small_spec(1000, 16, RowType::kFp32, 1, 1);
+  const ModelSpec sixteen{"sixteen", std::vector<TableSpec>(16, t), {}};
+  WorkloadOptions w;
+  w.batch_size = 512;
+  const auto samples = sample_statistics(sixteen, generate_batch(sixteen, w));
+  const ItemLoad whole = CostModel::load(t, false, samples[0], {0, w.batch_size}, {0, t.rows}, 256 << 10);
+  const ItemLoad half = CostModel::load(t, false, samples[0], {0, w.batch_size}, {0, t.rows / 2}, 256 << 10);
+  CoreContext core;
+  core.output_bytes = 1 << 20;
+  auto bags_of = [&](const ItemLoad& l, double stride) {
+    core.output_stride_bytes = stride;
+    return cost.item_seconds(Flow::kGather, l, core);
+  };
+  EXPECT_NEAR(bags_of(whole, 1024) - bags_of(whole, 1088), 512 * 10e-9, 1e-12);  // twice the 10 ns per bag
+  EXPECT_DOUBLE_EQ(bags_of(half, 1024), bags_of(half, 1088));
+  // And predict() takes the stride from the model: 16 columns of 64 bytes, 1 KiB.
+  MachineProfile flat = prof;
+  flat.bag_stride_factor.widths.clear();
+  const Plan plan = planner::single_core_plan(sixteen, w.batch_size, std::vector<Flow>(16, Flow::kGather));
+  const double with = cost.predict(plan, sixteen, samples).item_seconds[0][0];
+  EXPECT_NEAR(with - CostModel(flat).predict(plan, sixteen, samples).item_seconds[0][0], 512 * 10e-9, 1e-12);
 }
 
 // The runtime's rule (runner.h) and the cost model's use of it: a streamed column's bags are

@@ -73,6 +73,7 @@ struct CoreContext {
   double resident_bytes = 0;  // resident copies on the core (the item's own included)
   double other_traffic = 0;   // bytes the core's other items pull through the caches per batch
   double output_bytes = 0;    // bytes of the whole batch's output
+  double output_stride_bytes = 0;  // from one sample's output row to the next (0: unknown, no factor)
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].
@@ -115,6 +116,9 @@ class CostModel {
 
   // Seconds for one item on a core.
   double item_seconds(Flow flow, const ItemLoad& load, const CoreContext& core) const;
+  // What a bag costs more in an output of this row stride (profile.h, bag_stride_factor): 1 for
+  // rows written contiguously (stride = the row) or without the profile's figure.
+  double bag_stride_factor(double out_row_bytes, double stride_bytes) const;
   // Bytes the item pulls through the core's caches per batch: its first-touched rows (or
   // touched tiles) and its output rows. Resident copies stay: they count as resident bytes.
   static double traffic_bytes(Flow flow, const ItemLoad& load);

@@ -66,6 +66,14 @@ struct MachineProfile {
   // output_streamed): they skip the caches, so they cost neither a read of each line nor room in
   // the caches. Optional: without it (a described machine, an older profile) bag_seconds prices them.
   CurveFamily streamed_bag_seconds;
+  // How much more a bag costs when the output's row stride (bytes from one sample's output row to
+  // the next: 4 x the model's total dim) is a multiple of a larger power of two, per output row
+  // width: x is the largest power of two that divides the stride (64: an odd number of cache
+  // lines), y the factor against x = 64. A table's column of narrow rows then falls into a few
+  // cache sets: 16 tables of 64-byte rows (a 1 KiB stride) cost 2-2.5x per bag what 17 do, on
+  // the development VM (docs/BENCHMARKS.md). Optional: without it (a described machine, an older
+  // profile) 1 everywhere.
+  CurveFamily bag_stride_factor;
   // Extra per bag when another core writes the same 128-byte blocks of the same output rows (other
   // columns): cores then pass those lines (and the adjacent-line prefetcher's pairs) back and forth.
   double shared_output_bag_seconds = 0;

@@ -43,6 +43,12 @@ void print_profile(const MachineProfile& p) {
     fmt::print("            streamed output rows: {} ns (4 MiB output), {} ns (100 MiB output)\n",
                ns(p.streamed_bag_seconds.at(64, 4 << 20)), ns(p.streamed_bag_seconds.at(64, 100 << 20)));
   }
+  if (!p.bag_stride_factor.widths.empty()) {
+    fmt::print("            x{:.2f} when the output's row stride is a multiple of 1 KiB, x{:.2f} of 4 KiB (64 B rows; "
+               "x{:.2f} and x{:.2f} for 256 B rows)\n",
+               p.bag_stride_factor.at(64, 1024), p.bag_stride_factor.at(64, 4096), p.bag_stride_factor.at(256, 1024),
+               p.bag_stride_factor.at(256, 4096));
+  }
   fmt::print("\nns per look-up, 64-byte rows (hit: repeated in the item, against its footprint; first touch: against "
              "the table's bytes plus the traffic of the core's other items)\n");
   fmt::print("{:>10} {:>8} {:>14} {:>16}\n", "bytes", "hit", "gather first", "resident first");

@@ -38,13 +38,31 @@ double slowest_worker(const ItemTimes& m) {
 }
 
 // What a probe table is for.
-enum class Role { kWarmUp, kHit, kMiss, kScan, kBags, kConvert };
+enum class Role { kWarmUp, kHit, kMiss, kScan, kBags, kConvert, kPad };
 struct Probe {
   TableSpec spec;
   Flow flow = Flow::kGather;
   Role role = Role::kMiss;
   bool halves = false;  // served as two items, rows split in half (partial sums)
 };
+
+// Bytes from one sample's output row to the next in a model of these probes.
+double output_stride_bytes(const std::vector<Probe>& probes) {
+  double dims = 0;
+  for (const Probe& pr : probes) dims += pr.spec.dim;
+  return 4.0 * dims;
+}
+
+// Appends a table of empty 64-byte bags (priced nowhere) when the probes' output stride is an even
+// number of cache lines, so that every cost is measured at an odd one: a stride that is a multiple
+// of a larger power of two costs more per bag (profile.h, bag_stride_factor), which is priced on
+// its own, and the calibration's models of 16 tables of one width would otherwise all pay it.
+std::vector<Probe> with_odd_line_stride(std::vector<Probe> probes) {
+  if (static_cast<std::int64_t>(output_stride_bytes(probes)) % 128 == 0) {
+    probes.push_back({synthetic_table("stride-pad", 4 * KiB, 16, 0), Flow::kGather, Role::kPad});
+  }
+  return probes;
+}
 
 // One measured item: which probe, which rows.
 struct Measured {
@@ -251,6 +269,9 @@ class Calibrator {
         }
       }
     }
+    hit_probes = with_odd_line_stride(std::move(hit_probes));
+    probes = with_odd_line_stride(std::move(probes));
+    scan_probes = with_odd_line_stride(std::move(scan_probes));
     const ItemTimes h = run(hit_probes, kBatch, seed + 500);
     const ItemTimes sc = run(scan_probes, kBatch, seed + 700);
     // First touches at a small and a large batch: a large batch's traffic (and output) leaves
@@ -262,8 +283,7 @@ class Calibrator {
 
     // Per bag (offsets read, output row written), against the batch's output bytes: the
     // empty-bag table of each first-touch run.
-    double total_dim = 0;
-    for (const Probe& pr : probes) total_dim += pr.spec.dim;
+    const double total_dim = output_stride_bytes(probes) / 4;
     for (const auto& [times, measured, batch] : {std::tuple{&small, &small_items, kBatch}, std::tuple{&big, &big_items, big_batch}}) {
       std::vector<double> per_bag;
       for (const Measured& it : *measured) {
@@ -278,6 +298,7 @@ class Calibrator {
     p_.bag_seconds.widths.push_back(bag_family.widths.back());
     bag_points_.clear();
     if (row_bytes % 64 == 0) streamed_bags(dim, big_batch, seed + 800);
+    stride_factors(row_bytes, bag_family, seed + 850);
 
     MachineProfile priced = p_;  // what is known so far, to price the fixed parts of each item
     priced.bag_seconds = bag_family;
@@ -338,9 +359,9 @@ class Calibrator {
         const Probe& pr = probes[(*measured)[k].probe];
         const ItemLoad& l = loads[k];
         const double others = traffic - CostModel::traffic_bytes(pr.flow, l);
-        if (pr.role == Role::kBags) continue;
+        if (pr.role == Role::kBags || pr.role == Role::kPad) continue;
         if (pr.halves) {
-          halves.push_back({l, {resident, others, output_bytes}, (*measured)[k].seconds});
+          halves.push_back({l, {resident, others, output_bytes, 4.0 * total_dim}, (*measured)[k].seconds});
           continue;
         }
         const double own = is_resident(pr.flow) ? l.table_bytes : 0.0;
@@ -364,9 +385,10 @@ class Calibrator {
     // cost of serving a look-up against the item's look-ups, from both batches (with millions of
     // look-ups the counting sort's buckets leave the caches).
     const ItemTimes sc_big = run(scan_probes, big_batch, seed + 900);
-    const double scan_dims = [&] { double d = 0; for (const Probe& pr : scan_probes) d += pr.spec.dim; return d; }();
+    const double scan_dims = output_stride_bytes(scan_probes) / 4;
     std::vector<double> x1, x2, y, rx, ry, rl;
     for (std::size_t i = 0; i < scan_probes.size(); ++i) {
+      if (scan_probes[i].role != Role::kScan) continue;
       const ItemLoad l = load(scan_probes[i], sc.samples[i], kBatch, {0, scan_probes[i].spec.rows});
       const double left = rest(sc.seconds[0][i], l, 4.0 * kBatch * scan_dims, scan_probes[i].flow);
       // Relative errors: a 128 MiB scan's milliseconds must not drown a 256 KiB one's microseconds.
@@ -378,6 +400,7 @@ class Calibrator {
     std::vector<std::tuple<double, double, double>> serve;
     for (const auto& [times, batch] : {std::pair{&sc, kBatch}, std::pair{&sc_big, big_batch}}) {
       for (std::size_t i = 0; i < scan_probes.size(); ++i) {
+        if (scan_probes[i].role != Role::kScan) continue;
         const ItemLoad l = load(scan_probes[i], times->samples[i], batch, {0, scan_probes[i].spec.rows});
         const double left = rest(times->seconds[0][i], l, 4.0 * static_cast<double>(batch) * scan_dims, scan_probes[i].flow);
         if (scan_probes[i].flow == Flow::kTileScan) {
@@ -401,16 +424,48 @@ class Calibrator {
     for (int k = 0; k < 16; ++k) {
       probes.push_back({synthetic_table(fmt::format("streamed-bags-{}", k), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
     }
+    probes = with_odd_line_stride(std::move(probes));
     std::vector<std::pair<double, double>> points;
     for (const std::int64_t batch : {kBatch, big_batch}) {
       const ItemTimes times = run(probes, batch, seed, nullptr, true);
       std::vector<double> per_bag;
-      for (const double s : times.seconds[0]) {
-        per_bag.push_back(std::max(0.0, s - p_.item_seconds) / static_cast<double>(batch));
+      for (std::size_t i = 0; i < probes.size(); ++i) {
+        if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / static_cast<double>(batch));
       }
-      points.emplace_back(4.0 * dim * static_cast<double>(probes.size() * batch), median_of(per_bag));
+      points.emplace_back(output_stride_bytes(probes) * static_cast<double>(batch), median_of(per_bag));
     }
     p_.streamed_bag_seconds.widths.emplace_back(4.0 * dim, sorted_curve(points));
+  }
+
+  // Bags against the alignment of the output's row stride: models of empty bags whose stride is
+  // an odd multiple of 64, 128, ... 4096 bytes, each near 2-4 KiB (columns of this width, and one
+  // narrower column for the rest). Each figure is taken against the first's, once the bag curve
+  // has priced the difference in output bytes.
+  void stride_factors(std::size_t row_bytes, const CurveFamily& bag_family, std::uint64_t seed) {
+    CostCurve factors;
+    double base = 0;
+    for (std::size_t alignment = 64; alignment <= 4096; alignment *= 2) {
+      std::size_t odd = std::max<std::size_t>(1, 2048 / alignment);
+      if (odd % 2 == 0) ++odd;
+      const std::size_t stride = alignment * odd;
+      std::vector<Probe> probes;
+      for (std::size_t k = 0; k < stride / row_bytes; ++k) {
+        probes.push_back({synthetic_table(fmt::format("stride-{}-{}", alignment, k), 4 * KiB, static_cast<int>(row_bytes / 4), 0),
+                          Flow::kGather, Role::kBags});
+      }
+      if (stride % row_bytes != 0) {
+        probes.push_back({synthetic_table("stride-rest", 4 * KiB, static_cast<int>(stride % row_bytes / 4), 0), Flow::kGather, Role::kPad});
+      }
+      const ItemTimes times = run(probes, kBatch, seed + alignment);
+      std::vector<double> per_bag;
+      for (std::size_t i = 0; i < probes.size(); ++i) {
+        if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / kBatch);
+      }
+      const double priced = median_of(per_bag) / bag_family.at(static_cast<double>(row_bytes), static_cast<double>(stride * kBatch));
+      if (alignment == 64) base = priced;
+      factors.points.emplace_back(static_cast<double>(alignment), base > 0 ? std::max(1.0, priced / base) : 1.0);
+    }
+    p_.bag_stride_factor.widths.emplace_back(static_cast<double>(row_bytes), factors);
   }
 
   void finish_lookups() {

@@ -89,12 +89,24 @@ ItemLoad CostModel::load(const TableSpec& table, bool column_streamed, const Tab
   return l;
 }
 
+double CostModel::bag_stride_factor(double out_row_bytes, double stride_bytes) const {
+  const CurveFamily& f = profile_.bag_stride_factor;
+  if (f.widths.empty() || stride_bytes <= out_row_bytes) return 1.0;
+  const auto stride = static_cast<std::uint64_t>(stride_bytes);
+  const auto alignment = static_cast<double>(stride & (~stride + 1));  // the largest power of two dividing it
+  // Held at the widest row calibrated (CurveFamily::at scales beyond it, as it should for costs).
+  return std::max(1.0, f.at(std::min(out_row_bytes, f.widths.back().first), alignment));
+}
+
 double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& core) const {
   const MachineProfile& p = profile_;
-  const double output = l.private_output_bytes > 0 ? l.private_output_bytes : core.output_bytes;
+  const bool private_output = l.private_output_bytes > 0;  // partial sums: rows of their own, contiguous
+  const double output = private_output ? l.private_output_bytes : core.output_bytes;
   const bool streamed = output_rows_streamed(flow, l) && !p.streamed_bag_seconds.widths.empty();
   const CurveFamily& bag = streamed ? p.streamed_bag_seconds : p.bag_seconds;
-  double t = p.item_seconds + output_passes(flow) * l.bags * bag.at(l.out_row_bytes, std::max(output, 1.0)) +
+  const double per_bag = bag.at(l.out_row_bytes, std::max(output, 1.0)) *
+                         (private_output ? 1.0 : bag_stride_factor(l.out_row_bytes, core.output_stride_bytes));
+  double t = p.item_seconds + output_passes(flow) * l.bags * per_bag +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
@@ -268,6 +280,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     std::vector<ItemLoad> loads;
     CoreContext core;
     core.output_bytes = output_bytes;
+    core.output_stride_bytes = 4.0 * model.total_dim();
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
       const auto t = static_cast<std::size_t>(it.table);

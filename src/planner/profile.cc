@@ -161,6 +161,9 @@ std::string profile_to_json(const MachineProfile& p) {
   if (!p.streamed_bag_seconds.widths.empty()) {
     j["overheads"]["streamed_bag_seconds_by_output_bytes"] = family_json(p.streamed_bag_seconds);
   }
+  if (!p.bag_stride_factor.widths.empty()) {
+    j["overheads"]["bag_stride_factor_by_stride_alignment"] = family_json(p.bag_stride_factor);
+  }
   j["lookups"] = {{"hit_seconds_by_footprint", {{"gather", family_json(p.hit_gather)},
                                                 {"resident", family_json(p.hit_resident)}}},
                   {"miss_seconds_by_table_bytes", {{"gather", family_json(p.miss_gather)},
@@ -213,6 +216,9 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.bag_seconds = r.family(o, "overheads.", "bag_seconds_by_output_bytes");
   if (o.contains("streamed_bag_seconds_by_output_bytes")) {
     p.streamed_bag_seconds = r.family(o, "overheads.", "streamed_bag_seconds_by_output_bytes");
+  }
+  if (o.contains("bag_stride_factor_by_stride_alignment")) {
+    p.bag_stride_factor = r.family(o, "overheads.", "bag_stride_factor_by_stride_alignment");
   }
   const json& l = r.field(j, "", "lookups");
   const json& hit = r.field(l, "lookups.", "hit_seconds_by_footprint");
