@@ -78,6 +78,7 @@ class AsymmetricPlanner {
     context_traffic_ = fair_share_traffic(whole_table_loads(model_, samples_, cost_, batch_size_), o_.cores);
     streamed_ = cost_.streamed_columns(model_, batch_size_);
     output_bytes_ = batch_output_bytes(model_, batch_size_);
+    output_stride_ = 4.0 * model_.total_dim();
   }
 
   Plan plan(std::int64_t batch_size) {
@@ -164,15 +165,15 @@ class AsymmetricPlanner {
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
         if (is_resident(f)) {
           if (p.bytes > budget_) continue;
-          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_});
+          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_});
           if (p.resident_seconds < 0 || c < p.resident_seconds) p.resident_seconds = c, p.resident_flow = f;
         } else {
-          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_});
+          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_, output_stride_});
           if (p.stream_seconds < 0 || c < p.stream_seconds) p.stream_seconds = c, p.stream_flow = f;
         }
       }
       if (p.stream_seconds < 0) {  // only resident flows allowed: it must fit somewhere
-        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_, output_bytes_});
+        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_, output_bytes_, output_stride_});
       }
       p.dram_seconds = cost_.dram_seconds(p.stream_flow, load);
       out.push_back(p);
@@ -267,7 +268,7 @@ class AsymmetricPlanner {
   std::size_t budget_;
   int max_parts_;
   std::int64_t batch_size_ = 0;
-  double overhead_ = 0, context_traffic_ = 0, output_bytes_ = 0;
+  double overhead_ = 0, context_traffic_ = 0, output_bytes_ = 0, output_stride_ = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> blocks_;  // each table's output blocks
   std::vector<bool> streamed_;  // each table's output column streamed (CostModel::streamed_columns)
   std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;
