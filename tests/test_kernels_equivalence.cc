@@ -66,6 +66,7 @@ class FlowEquivalence : public ::testing::TestWithParam<Case> {
     opt.pooling = pooling;
     opt.tile_bytes = tile_bytes;
     opt.prefetch_distance = 4;
+    opt.prefetch_level = dim % 2 ? PrefetchLevel::kL2 : PrefetchLevel::kL1;  // both prefetch paths, every flow and ISA
     const BagsView bags = tb.view();
     for (int p = 0; p < parts; ++p) {
       const RowRange part{rows.begin + rows.size() * p / parts, rows.begin + rows.size() * (p + 1) / parts};

@@ -187,6 +187,22 @@ TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 10}, {out.data(), 4}, opt), InvalidInput);
 }
 
+// Rows go to L2 by default only where they are narrow and the table far beyond L2 (kernels.h).
+TEST(Validation, PrefetchLevelIsL2ForNarrowRowsOfLargeTables) {
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  EXPECT_TRUE(prefetch_rows_to_l2(64, 16 * MiB));
+  EXPECT_TRUE(prefetch_rows_to_l2(128, 1024 * MiB));
+  EXPECT_FALSE(prefetch_rows_to_l2(64, 4 * MiB));
+  EXPECT_FALSE(prefetch_rows_to_l2(256, 64 * MiB));
+  EXPECT_TRUE(prefetch_rows_to_l2(256, 512 * MiB));
+  EXPECT_FALSE(prefetch_rows_to_l2(512, 4096 * MiB));
+  EXPECT_EQ(parse_prefetch_level("auto"), PrefetchLevel::kAuto);
+  EXPECT_EQ(parse_prefetch_level("l2"), PrefetchLevel::kL2);
+  EXPECT_EQ(parse_prefetch_level("L1"), PrefetchLevel::kL1);
+  EXPECT_THROW(parse_prefetch_level("l3"), InvalidInput);
+  EXPECT_EQ(KernelOptions{}.prefetch_level, PrefetchLevel::kAuto);
+}
+
 TEST(Validation, ResidentCopyRefusedAboveBudget) {
   const Table table = Table::random(small_spec(1000, 16), 1, 1);
   EXPECT_THROW(ResidentCopy::make(table.view(), {0, 1000}, 1000 * 64 - 1), CapacityError);

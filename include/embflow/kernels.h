@@ -74,10 +74,22 @@ struct OutputView {
 inline constexpr int kPrefetchAuto = -1;
 int auto_prefetch_distance(std::size_t row_bytes);
 
+// Which cache the gather flows prefetch rows into. A prefetch into L1 holds one of the core's few
+// line-fill buffers for the whole miss; one into L2 does not, so more misses fly at once, and the
+// load then finds its row one level further away. Auto (`prefetch_rows_to_l2`): L2 for narrow
+// rows of tables far beyond L2, where the misses are long and many. One core of the development
+// VM, one table, batch 2048: 1 GiB of 64 to 256-byte rows 1.11-1.46x faster, 16-64 MiB of 64-byte
+// rows 1.07-1.24x; 4-64 MiB of 256-byte rows and 4 MiB-1 GiB of 512-byte rows 0.72-0.91x, eight
+// lines a row then each an L2 hit away (docs/BENCHMARKS.md).
+enum class PrefetchLevel { kAuto, kL1, kL2 };
+bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t table_bytes);
+PrefetchLevel parse_prefetch_level(const std::string& s);
+
 struct KernelOptions {
   Pooling pooling = Pooling::kSum;
   bool accumulate = false;          // add into out instead of overwriting (row-range splits)
   int prefetch_distance = kPrefetchAuto;  // look-ups ahead (gather flows); 0 disables prefetch
+  PrefetchLevel prefetch_level = PrefetchLevel::kAuto;
   std::size_t tile_bytes = 256 << 10;  // bytes of table per tile (tile-scan flows)
   // Gather flows: write output rows with non-temporal stores (a hint, used only when the output
   // rows are 64-byte aligned and accumulate is off). For outputs far larger than the caches.

@@ -37,6 +37,7 @@ struct RunArgs {
   std::vector<std::string> table_flows;
   std::string bounds = "error";
   int prefetch = kPrefetchAuto;
+  std::string prefetch_level = "auto";
   std::size_t tile_bytes = 256 << 10;
   std::size_t resident_budget = 0;
   long stream_output_above = -1;
@@ -110,6 +111,7 @@ void run_command(const RunArgs& a) {
   ropt.isa = isa;
   ropt.bounds = parse_bounds_policy(a.bounds);
   ropt.kernel.prefetch_distance = a.prefetch;
+  ropt.kernel.prefetch_level = parse_prefetch_level(a.prefetch_level);
   ropt.kernel.tile_bytes = a.tile_bytes;
   if (a.resident_budget != 0) ropt.resident_budget = a.resident_budget;
   if (a.stream_output_above >= 0) ropt.stream_output_above = static_cast<std::size_t>(a.stream_output_above);
@@ -119,10 +121,11 @@ void run_command(const RunArgs& a) {
              human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
   fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
-  fmt::print("options:    resident budget {} per table, tile {}, prefetch {}, streaming output stores above {}, bounds {}\n",
+  fmt::print("options:    resident budget {} per table, tile {}, prefetch {} into {}, streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
-             prefetch_description(model, a.prefetch), human_bytes(static_cast<double>(ropt.stream_output_above)),
-             a.bounds);
+             prefetch_description(model, a.prefetch),
+             a.prefetch_level == "auto" ? "L2 for narrow rows of large tables, else L1" : a.prefetch_level,
+             human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
 
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, a.batches, a.load_workload, a.save_workload);
@@ -367,6 +370,11 @@ void register_run(CLI::App& app) {
                   "gather prefetch distance in look-ups, 0: none (default: by row width, 48 for rows of 64 bytes, "
                   "12 for 512)")
       ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--prefetch-level", args->prefetch_level,
+                  "where the gathers prefetch rows: auto (L2 for rows of up to 128 bytes in tables of 16 MiB or more, "
+                  "and of up to 256 bytes from 512 MiB; else L1) | l1 | l2")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "l1", "l2"}));
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
   cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
   cmd->add_option("--stream-output-above", args->stream_output_above,

@@ -44,6 +44,19 @@ int auto_prefetch_distance(std::size_t row_bytes) {
   return std::clamp(96 / lines, 8, 48);
 }
 
+bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t table_bytes) {
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  if (row_bytes <= 128) return table_bytes >= 16 * MiB;
+  return row_bytes <= 256 && table_bytes >= 512 * MiB;
+}
+
+PrefetchLevel parse_prefetch_level(const std::string& s) {
+  if (s == "auto") return PrefetchLevel::kAuto;
+  if (s == "l1" || s == "L1") return PrefetchLevel::kL1;
+  if (s == "l2" || s == "L2") return PrefetchLevel::kL2;
+  throw InvalidInput(fmt::format("unknown prefetch level '{}' (expected auto, l1 or l2)", s));
+}
+
 bool is_resident(Flow f) { return f == Flow::kResident || f == Flow::kResidentTileScan; }
 bool is_tile_scan(Flow f) { return f == Flow::kTileScan || f == Flow::kResidentTileScan; }
 
@@ -118,6 +131,10 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
                             ? auto_prefetch_distance(static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type))
                             : opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
+  const std::size_t row_bytes = static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type);
+  a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
+                  (opt.prefetch_level == PrefetchLevel::kAuto &&
+                   prefetch_rows_to_l2(row_bytes, row_bytes * static_cast<std::size_t>(rows.size())));
   return report(k.gather(a));
 }
 
