@@ -78,9 +78,9 @@ int auto_prefetch_distance(std::size_t row_bytes);
 // line-fill buffers for the whole miss; one into L2 does not, so more misses fly at once, and the
 // load then finds its row one level further away. Auto (`prefetch_rows_to_l2`): L2 for narrow
 // rows of tables far beyond L2, where the misses are long and many. One core of the development
-// VM, one table, batch 2048: 1 GiB of 64 to 256-byte rows 1.11-1.46x faster, 16-64 MiB of 64-byte
-// rows 1.07-1.24x; 4-64 MiB of 256-byte rows and 4 MiB-1 GiB of 512-byte rows 0.72-0.91x, eight
-// lines a row then each an L2 hit away (docs/BENCHMARKS.md).
+// VM, one table, batch 2048: 64 MiB of 64 and 128-byte rows 1.42-1.71x faster, 1 GiB of 128 and
+// 256-byte rows 1.28-1.61x; but 8-64 MiB of 256-byte rows and 512-byte rows of any size
+// 0.72-0.91x, their lines then each an L2 hit away (docs/BENCHMARKS.md).
 enum class PrefetchLevel { kAuto, kL1, kL2 };
 bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t table_bytes);
 PrefetchLevel parse_prefetch_level(const std::string& s);

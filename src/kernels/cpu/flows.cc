@@ -127,11 +127,9 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
                  (out.row_stride * sizeof(float)) % 64 == 0;
   // By the bytes a row holds, not the view's stride: a view of stride 0 (every look-up reads one
   // row, as `embflow run` measures what the floor leaves out) runs as its table would.
-  a.prefetch_distance = opt.prefetch_distance == kPrefetchAuto
-                            ? auto_prefetch_distance(static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type))
-                            : opt.prefetch_distance;
-  a.prefetch_end = bags.num_indices;
   const std::size_t row_bytes = static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type);
+  a.prefetch_distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes) : opt.prefetch_distance;
+  a.prefetch_end = bags.num_indices;
   a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
                   (opt.prefetch_level == PrefetchLevel::kAuto &&
                    prefetch_rows_to_l2(row_bytes, row_bytes * static_cast<std::size_t>(rows.size())));
