@@ -82,6 +82,8 @@ std::pair<std::int64_t, std::int64_t> output_blocks(const ModelSpec& model, int 
 // another worker writes for the same bags. Row-range items write private partial sums: 0.
 std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model);
 
+// Bytes of one sample's output row (float32 x the sum of dims): the output's row stride.
+double output_row_bytes(const ModelSpec& model);
 // Bytes of a batch's whole output: float32 [B, sum of dims].
 double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size);
 

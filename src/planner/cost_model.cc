@@ -204,8 +204,10 @@ double CostModel::output_dram_seconds(double output_bytes) const {
   return from_dram ? output_bytes / profile_.output_bytes_per_s : 0.0;
 }
 
+double output_row_bytes(const ModelSpec& model) { return 4.0 * model.total_dim(); }
+
 double batch_output_bytes(const ModelSpec& model, std::int64_t batch_size) {
-  return 4.0 * static_cast<double>(batch_size) * model.total_dim();
+  return static_cast<double>(batch_size) * output_row_bytes(model);
 }
 
 double CostModel::overhead_seconds() const { return profile_.batch_seconds; }
@@ -280,7 +282,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     std::vector<ItemLoad> loads;
     CoreContext core;
     core.output_bytes = output_bytes;
-    core.output_stride_bytes = 4.0 * model.total_dim();
+    core.output_stride_bytes = output_row_bytes(model);
     double traffic = 0;
     for (const WorkItem& it : plan.items[w]) {
       const auto t = static_cast<std::size_t>(it.table);

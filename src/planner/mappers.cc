@@ -78,7 +78,7 @@ class AsymmetricPlanner {
     context_traffic_ = fair_share_traffic(whole_table_loads(model_, samples_, cost_, batch_size_), o_.cores);
     streamed_ = cost_.streamed_columns(model_, batch_size_);
     output_bytes_ = batch_output_bytes(model_, batch_size_);
-    output_stride_ = 4.0 * model_.total_dim();
+    output_stride_ = output_row_bytes(model_);
   }
 
   Plan plan(std::int64_t batch_size) {
