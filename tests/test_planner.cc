@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 
 #include <chrono>
+#include <list>
 #include <random>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -361,6 +364,73 @@ TEST(CostModel, RepeatsInASmallFootprintAreHits) {
     return cost.item_seconds(Flow::kGather, none, {});
   }();
   EXPECT_NEAR(repeats_only, (l.lookups - l.distinct) * 1e-9, 1e-12);
+}
+
+// Of the repeated look-ups in `bags`, the share that miss a least-recently-used cache of `rows`
+// rows: the reference repeat_miss_share approximates.
+double lru_repeat_miss_share(const BagsView& bags, std::size_t rows) {
+  std::list<std::int64_t> order;  // most recent first
+  std::unordered_map<std::int64_t, std::list<std::int64_t>::iterator> where;
+  std::unordered_set<std::int64_t> seen;
+  double repeats = 0, missed = 0;
+  for (std::int64_t k = bags.offset(0); k < bags.offset(bags.num_bags); ++k) {
+    const std::int64_t r = bags.index(k);
+    const auto it = where.find(r);
+    if (!seen.insert(r).second) {
+      ++repeats;
+      if (it == where.end()) ++missed;
+    }
+    if (it != where.end()) order.erase(it->second);
+    order.push_front(r);
+    where[r] = order.begin();
+    if (order.size() > rows) {
+      where.erase(order.back());
+      order.pop_back();
+    }
+  }
+  return missed / repeats;
+}
+
+// The share of repeats a cache misses follows the item's working set, as an LRU cache replaying
+// the look-ups finds it; skewed look-ups keep their hot rows, and their repeats cost less.
+TEST(CostModel, RepeatsMissACacheAsTheWorkingSetGrows) {
+  const TableSpec table = testing::small_spec(1 << 20, 16, RowType::kFp32, 20, 20);  // 64 MiB of 64-byte rows
+  const TableBatch uniform_bags = testing::make_bags(table, 16384, "uniform", IndexType::kInt32, false, 7);
+  const TableBatch zipf_bags = testing::make_bags(table, 16384, "zipf:1.05", IndexType::kInt32, false, 7);
+  auto load_of = [&](const TableBatch& b) {
+    return item_load(table, sample_table(table, b.view()), {0, 16384}, {0, table.rows}, 1 << 18);
+  };
+  const ItemLoad uniform = load_of(uniform_bags), zipf = load_of(zipf_bags);
+  ASSERT_GT(uniform.lookups - uniform.distinct, 10000);
+  for (const std::size_t rows : {1u << 12, 1u << 16}) {  // caches of 256 KiB and 4 MiB
+    EXPECT_NEAR(repeat_miss_share(uniform, rows * 64.0), lru_repeat_miss_share(uniform_bags.view(), rows), 0.05) << rows;
+    EXPECT_NEAR(repeat_miss_share(zipf, rows * 64.0), lru_repeat_miss_share(zipf_bags.view(), rows), 0.05) << rows;
+  }
+  for (const ItemLoad* l : {&uniform, &zipf}) {
+    EXPECT_EQ(repeat_miss_share(*l, l->distinct * 64), 0.0);  // every distinct row fits
+    double last = 1.0;
+    for (double bytes = 4096; bytes < l->distinct * 64; bytes *= 2) {
+      const double share = repeat_miss_share(*l, bytes);
+      EXPECT_LE(share, last + 1e-3) << bytes;
+      EXPECT_GE(share, 0.0);
+      last = share;
+    }
+  }
+  // Priced between a hit in L2 and a first touch in a table of the footprint; the zipf item's
+  // repeats, mostly of rows still cached, far below the uniform one's.
+  MachineProfile prof = server();
+  prof.l2_bytes = 1 << 20;
+  prof.hit_gather.widths = {{64.0, CostCurve{{{4096.0, 1e-9}, {8 << 20, 2e-9}}}}};
+  prof.miss_gather.widths = {{64.0, CostCurve{{{4 << 20, 2e-9}, {16 << 20, 30e-9}, {1 << 30, 100e-9}}}}};
+  const CostModel cost(prof);
+  auto per_repeat = [&](const ItemLoad& l) {
+    ItemLoad none = l;
+    none.scanned = none.lookups = none.distinct;
+    return (cost.item_seconds(Flow::kGather, l, {}) - cost.item_seconds(Flow::kGather, none, {})) / (l.lookups - l.distinct);
+  };
+  EXPECT_GT(per_repeat(uniform), prof.hit_gather.at(64, 1 << 20));
+  EXPECT_LT(per_repeat(uniform), prof.miss_gather.at(64, uniform.distinct * 64));
+  EXPECT_LT(per_repeat(zipf), 0.5 * per_repeat(uniform));
 }
 
 TEST(Planner, AsymmetricPlanRunsAndMatchesExactArithmetic) {

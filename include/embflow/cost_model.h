@@ -64,9 +64,19 @@ struct ItemLoad {
   // output: its bags are priced against that (small, sequential) buffer. 0 for other items.
   double private_output_bytes = 0;
   bool streamed_output = false;  // the gather flows write its output rows with streaming stores
+  // The item's working set: (w, distinct rows among its first w look-ups), w ascending, ending at
+  // (lookups, distinct). How fast it grows says how many repeats a cache of a given size keeps.
+  std::vector<std::pair<double, double>> working_set;
 };
 ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,
                    std::size_t tile_bytes);
+
+// The share of the item's repeated look-ups that miss a cache holding `capacity_bytes` of its
+// rows (least recently used out first). 0 while its distinct rows fit. Beyond, by the footprint
+// theory of caches (Denning's working sets; Xiang et al., "HOTL", 2013): a full cache of K rows
+// misses at the rate the working set grows where it holds K rows, so hot rows stay and the
+// long tail misses, where "capacity / footprint" would spread the misses evenly.
+double repeat_miss_share(const ItemLoad& load, double capacity_bytes);
 
 // What the other items on an item's core take from the caches.
 struct CoreContext {

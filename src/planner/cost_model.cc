@@ -30,6 +30,26 @@ double distinct_for_samples(const TableSample& s, double samples) {
 
 double cache_lines(double bytes) { return std::ceil(bytes / 64.0) * 64.0; }
 
+// The mean cost of the item's repeats. `price(f)` is what a repeat costs when repeats spread
+// evenly over f bytes of rows (the hit curves are measured so); the working set says how they
+// spread: the share of repeats whose row was last used between c/2 and c bytes of other rows
+// ago (repeat_miss_share at c/2 less at c) pays the marginal price of that band,
+// (c price(c) - c/2 price(c/2)) / (c/2). Evenly spread repeats give back price(footprint);
+// skewed ones pay mostly the smaller footprints of their hot rows. Not below `l2` bytes: a hit in
+// L2 costs about what one in L1 does (the adds, not the latency, set the pace there; zipf tables
+// of 1 MiB priced by their hottest rows were predicted 30% too fast).
+template <class Price>
+double mean_repeat_seconds(const ItemLoad& l, double footprint, double l2, const Price& price) {
+  double c = std::max(footprint, 1.0), missing_c = 0, total = 0;
+  while (c > l2) {
+    const double half = c / 2, missing_half = repeat_miss_share(l, half);
+    const double marginal = std::max(0.0, (c * price(c) - half * price(half)) / half);
+    total += (missing_half - missing_c) * marginal;
+    c = half, missing_c = missing_half;
+  }
+  return total + (1 - missing_c) * price(c);
+}
+
 // Whether the item's output rows go past the caches: streamed stores are the gather flows' (a tile
 // scan copies its packed rows in through the caches).
 bool output_rows_streamed(Flow flow, const ItemLoad& l) { return l.streamed_output && !is_tile_scan(flow); }
@@ -61,6 +81,13 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   l.lookups = lookups * l.bags / b;
   const double whole = static_cast<double>(std::max<std::int64_t>(sample.distinct, 1));
   l.distinct = std::min(l.lookups, distinct * distinct_for_samples(sample, l.bags) / whole);
+  for (const auto& [n, d] : sample.distinct_by_samples) {
+    const auto samples = static_cast<double>(n);
+    if (samples >= l.bags) break;
+    l.working_set.emplace_back(l.lookups * samples / std::max(l.bags, 1.0),
+                               std::min(l.distinct, distinct * static_cast<double>(d) / whole));
+  }
+  l.working_set.emplace_back(l.lookups, l.distinct);
   // Tiles a tile scan streams: distinct rows scattered over the range's tiles.
   std::int64_t per_tile = 1;
   while (static_cast<double>(per_tile * 2) * l.row_bytes <= static_cast<double>(tile_bytes)) per_tile *= 2;
@@ -69,6 +96,33 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   l.touched_tile_bytes = std::min(l.table_bytes, touched * static_cast<double>(per_tile) * l.row_bytes);
   if (!rows.whole(table.rows)) l.private_output_bytes = l.bags * l.out_row_bytes;
   return l;
+}
+
+double repeat_miss_share(const ItemLoad& l, double capacity_bytes) {
+  const double repeats = l.lookups - l.distinct;
+  const double k = capacity_bytes / cache_lines(l.row_bytes);  // rows the cache holds
+  if (repeats <= 0 || l.distinct <= k) return 0.0;
+  // Where the working set reaches k rows (w_k), and its growth there: a power law through the
+  // two points around it (working sets grow ever slower).
+  const auto& ws = l.working_set;
+  auto above = std::find_if(ws.begin(), ws.end(), [&](const auto& p) { return p.second >= k; });
+  if (above == ws.end()) return 0.0;
+  double w_k = above->first * k / std::max(above->second, 1e-9), growth = above->second / std::max(above->first, 1e-9);
+  if (above != ws.begin()) {
+    const auto& [w0, d0] = *std::prev(above);
+    const auto& [w1, d1] = *above;
+    if (w1 > w0 && d1 > d0 && d0 > 0 && w0 > 0) {
+      const double b = std::log(d1 / d0) / std::log(w1 / w0);
+      w_k = w0 * std::pow(k / d0, 1 / b);
+      growth = b * k / w_k;
+    } else {
+      growth = 0;  // flat: every look-up past w_k repeats a row in the cache
+    }
+  }
+  // Misses: the k rows that filled the cache, then `growth` per look-up; the distinct rows'
+  // first touches are among them.
+  const double misses = k + std::max(0.0, l.lookups - w_k) * std::min(growth, 1.0);
+  return std::clamp((misses - l.distinct) / repeats, 0.0, 1.0);
 }
 
 std::vector<bool> CostModel::streamed_columns(const ModelSpec& model, std::int64_t batch_size) const {
@@ -110,27 +164,35 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
-  const double footprint = std::min(l.distinct * l.row_bytes, l.table_bytes) + std::max(0.0, core.resident_bytes - own);
+  const double own_footprint = std::min(l.distinct * l.row_bytes, l.table_bytes);
+  const double footprint = own_footprint + std::max(0.0, core.resident_bytes - own);
   const double evicted_as = l.table_bytes + core.other_traffic;
   // A repeat is a cache hit only while the item's footprint fits the caches: beyond the sizes
   // calibrated for hits it costs what a first touch in a table of that footprint costs. Within
   // them the hit curve alone: the first-touch curves are measured after other tables' traffic
   // (their x includes it), so read at a small footprint they give an L3 or DRAM latency, not a
   // hit (a 26-row table was predicted 7x its measured time that way).
-  const double fp = std::max(footprint, 1.0);
-  const bool beyond_hits = fp > p.hit_gather.calibrated_extent();
+  const double others = std::max(footprint - own_footprint, 0.0);
+  auto repeats_seconds = [&](const auto& hit, const auto& miss) {
+    auto price = [&](double bytes) {
+      const double fp = std::max(bytes + others, 1.0);
+      return fp > p.hit_gather.calibrated_extent() ? std::max(hit(fp), miss(fp)) : hit(fp);
+    };
+    return repeats * mean_repeat_seconds(l, own_footprint, static_cast<double>(p.l2_bytes), price);
+  };
   switch (flow) {
-    case Flow::kGather:
-      t += l.distinct * p.miss_gather.at(l.row_bytes, evicted_as);
-      t += repeats * (beyond_hits ? std::max(p.hit_gather.at(l.row_bytes, fp), p.miss_gather.at(l.row_bytes, fp))
-                               : p.hit_gather.at(l.row_bytes, fp));
+    case Flow::kGather: {
+      auto hit = [&](double bytes) { return p.hit_gather.at(l.row_bytes, bytes); };
+      auto miss = [&](double bytes) { return p.miss_gather.at(l.row_bytes, bytes); };
+      t += l.distinct * miss(evicted_as) + repeats_seconds(hit, miss);
       break;
+    }
     case Flow::kResident: {
       // Capped by a gathered first touch: the copy is at least as close to the core as the table
       // (the resident curve rests on three probes and swung 3-10x between calibrations here).
+      auto hit = [&](double bytes) { return p.hit_resident.at(l.row_bytes, bytes); };
       auto miss = [&](double bytes) { return std::min(p.miss_resident.at(l.row_bytes, bytes), p.miss_gather.at(l.row_bytes, bytes)); };
-      t += l.distinct * miss(evicted_as);
-      t += repeats * (beyond_hits ? std::max(p.hit_resident.at(l.row_bytes, fp), miss(fp)) : p.hit_resident.at(l.row_bytes, fp));
+      t += l.distinct * miss(evicted_as) + repeats_seconds(hit, miss);
       break;
     }
     case Flow::kTileScan:
@@ -175,12 +237,10 @@ double CostModel::dram_bytes(Flow flow, const ItemLoad& l) const {
   const double cached = cached_bytes_per_core();
   const double from_dram = l.table_bytes > 0 ? std::max(0.0, 1.0 - cached / l.table_bytes) : 0.0;
   if (flow == Flow::kTileScan) return l.touched_tile_bytes * from_dram;
-  // A repeated row is still cached while the item's rows fit the core's share of the caches;
-  // beyond that, a repeat finds its row with the chance cache / footprint (reuse spread evenly).
-  // Without this term a 1 GiB table split over 6 cores was predicted a third of the DRAM
-  // traffic of the same table split over 16 (each slice's repeats counted as hits).
-  const double footprint = l.distinct * l.row_bytes;
-  const double repeat_miss = footprint > cached ? 1.0 - cached / footprint : 0.0;
+  // Repeats the core's share of the caches does not keep (repeat_miss_share). Without this term
+  // a 1 GiB table split over 6 cores was predicted a third of the DRAM traffic of the same table
+  // split over 16 (each slice's repeats counted as hits).
+  const double repeat_miss = repeat_miss_share(l, cached);
   return (l.distinct * from_dram + std::max(0.0, l.lookups - l.distinct) * repeat_miss) * cache_lines(l.row_bytes);
 }
 
