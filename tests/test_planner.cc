@@ -431,6 +431,12 @@ TEST(CostModel, RepeatsMissACacheAsTheWorkingSetGrows) {
   EXPECT_GT(per_repeat(uniform), prof.hit_gather.at(64, 1 << 20));
   EXPECT_LT(per_repeat(uniform), prof.miss_gather.at(64, uniform.distinct * 64));
   EXPECT_LT(per_repeat(zipf), 0.5 * per_repeat(uniform));
+  // Without a working set, repeats spread evenly: priced at the footprint, as the curves measure.
+  ItemLoad even = uniform;
+  even.working_set.clear();
+  const double fp = even.distinct * 64;
+  EXPECT_NEAR(per_repeat(even), std::max(prof.hit_gather.at(64, fp), prof.miss_gather.at(64, fp)),
+              0.02 * prof.miss_gather.at(64, fp));
 }
 
 TEST(Planner, AsymmetricPlanRunsAndMatchesExactArithmetic) {

@@ -66,6 +66,7 @@ struct ItemLoad {
   bool streamed_output = false;  // the gather flows write its output rows with streaming stores
   // The item's working set: (w, distinct rows among its first w look-ups), w ascending, ending at
   // (lookups, distinct). How fast it grows says how many repeats a cache of a given size keeps.
+  // Empty (a load made by hand): repeats are taken as spread evenly over the distinct rows.
   std::vector<std::pair<double, double>> working_set;
 };
 ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange bags, RowRange rows,

@@ -105,6 +105,7 @@ double repeat_miss_share(const ItemLoad& l, double capacity_bytes) {
   // Where the working set reaches k rows (w_k), and its growth there: a power law through the
   // two points around it (working sets grow ever slower).
   const auto& ws = l.working_set;
+  if (ws.empty()) return 1.0 - k / l.distinct;  // no curve: repeats spread evenly over the rows
   auto above = std::find_if(ws.begin(), ws.end(), [&](const auto& p) { return p.second >= k; });
   if (above == ws.end()) return 0.0;
   double w_k = above->first * k / std::max(above->second, 1e-9), growth = above->second / std::max(above->first, 1e-9);
