@@ -349,6 +349,46 @@ TEST(CostModel, StreamedOutputColumnsArePricedApart) {
   EXPECT_EQ(CostModel::traffic_bytes(Flow::kGather, streamed) + bags * 64, CostModel::traffic_bytes(Flow::kGather, cached));
 }
 
+// A core that serves half of a table's bags sees each of its rows half as often: the others'
+// traffic between two visits doubles, and a first touch is priced as in a table that much larger.
+// Halves of a table on one core are still all of its bags there.
+TEST(CostModel, FirstTouchesCostMoreOnACoreThatServesPartOfTheTable) {
+  MachineProfile prof = server();
+  prof.miss_gather.widths = {{64.0, CostCurve{{{1 << 20, 2e-9}, {64 << 20, 20e-9}}}}};
+  const CostModel cost(prof);
+  ItemLoad l;
+  l.bags = 1024, l.scanned = l.lookups = l.distinct = 1024, l.row_bytes = 64, l.out_row_bytes = 64, l.table_bytes = 4 << 20;
+  CoreContext whole{0, 8 << 20, 1 << 20, 0, 1.0}, half = whole;
+  half.table_share = 0.5;
+  EXPECT_GT(cost.item_seconds(Flow::kGather, l, half), cost.item_seconds(Flow::kGather, l, whole) + 1024 * 1e-9);
+  EXPECT_EQ(cost.item_seconds(Flow::kGather, l, {0, 8 << 20, 1 << 20, 0}), cost.item_seconds(Flow::kGather, l, whole));
+
+  ModelSpec m{"two", {testing::small_spec(65536, 16, RowType::kFp32, 1, 1), testing::small_spec(65536, 16, RowType::kFp32, 1, 1)}, {}};
+  m.tables[1].name = "t1";
+  WorkloadOptions w;
+  w.batch_size = 2048;
+  const auto samples = sample_statistics(m, generate_batch(m, w));
+  Plan one_core;
+  one_core.model = m.name, one_core.batch_size = w.batch_size, one_core.mapper = "test", one_core.cores = {0};
+  one_core.items = {{{0, Flow::kGather, {0, 1024}, {0, 65536}}, {0, Flow::kGather, {1024, 2048}, {0, 65536}}, {1, Flow::kGather, {0, 2048}, {0, 65536}}}};
+  Plan two_cores = one_core;
+  two_cores.cores = {0, 1};
+  two_cores.items = {{{0, Flow::kGather, {0, 1024}, {0, 65536}}, {1, Flow::kGather, {0, 1024}, {0, 65536}}},
+                     {{0, Flow::kGather, {1024, 2048}, {0, 65536}}, {1, Flow::kGather, {1024, 2048}, {0, 65536}}}};
+  const PlanPrediction a = cost.predict(one_core, m, samples), b = cost.predict(two_cores, m, samples);
+  const auto streamed = cost.streamed_columns(m, w.batch_size);
+  auto load = [&](int t, BagRange bags) { return CostModel::load(m.tables[t], streamed[t], samples[t], bags, {0, 65536}, prof.tile_bytes); };
+  auto context = [&](double others, double share) {
+    return CoreContext{0, others, batch_output_bytes(m, w.batch_size), output_row_bytes(m), share};
+  };
+  const ItemLoad first_half = load(0, {0, 1024});
+  const double one_core_others = CostModel::traffic_bytes(Flow::kGather, load(0, {1024, 2048})) +
+                                 CostModel::traffic_bytes(Flow::kGather, load(1, {0, 2048}));
+  EXPECT_DOUBLE_EQ(a.item_seconds[0][0], cost.item_seconds(Flow::kGather, first_half, context(one_core_others, 1.0)));
+  const double two_core_others = CostModel::traffic_bytes(Flow::kGather, load(1, {0, 1024}));
+  EXPECT_DOUBLE_EQ(b.item_seconds[0][0], cost.item_seconds(Flow::kGather, first_half, context(two_core_others, 0.5)));
+}
+
 // A repeat within a footprint the hit curve covers costs a hit, whatever a first touch costs
 // there (first touches are measured after other tables' traffic).
 TEST(CostModel, RepeatsInASmallFootprintAreHits) {

@@ -11,7 +11,8 @@
 //   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes, lookups)
 // The core's other items matter twice. Their traffic (the rows, tiles and output lines they pull
 // through the caches each batch) evicts this table's rows before the next batch comes: a first
-// touch is priced as if the table were that much larger (calibration measures first touches
+// touch is priced as if the table were that much larger (divided by the core's share of the
+// table's bags: CoreContext::table_share) (calibration measures first touches
 // inside a model, and records the traffic beside them the same way). Resident copies on the core
 // take cache too: footprint = distinct rows' bytes + the core's resident bytes.
 // Cores that write the same 128-byte blocks of the same output rows (neighbouring columns) pay
@@ -85,6 +86,10 @@ struct CoreContext {
   double other_traffic = 0;   // bytes the core's other items pull through the caches per batch
   double output_bytes = 0;    // bytes of the whole batch's output
   double output_stride_bytes = 0;  // from one sample's output row to the next (0: unknown, no factor)
+  // The share of the table's bags this core serves (a table split by batch over n cores: 1/n).
+  // Its rows come back to this core 1/share times less often, after that much more of the
+  // others' traffic: a first touch is priced as in a table of table bytes + others' traffic / share.
+  double table_share = 1;
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].

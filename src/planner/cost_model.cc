@@ -167,7 +167,7 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
   const double own_footprint = std::min(l.distinct * l.row_bytes, l.table_bytes);
   const double footprint = own_footprint + std::max(0.0, core.resident_bytes - own);
-  const double evicted_as = l.table_bytes + core.other_traffic;
+  const double evicted_as = l.table_bytes + core.other_traffic / std::clamp(core.table_share, 1e-3, 1.0);
   // A repeat is a cache hit only while the item's footprint fits the caches: beyond the sizes
   // calibrated for hits it costs what a first touch in a table of that footprint costs. Within
   // them the hit curve alone: the first-touch curves are measured after other tables' traffic
@@ -353,10 +353,13 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());
       partial_floats += loads.back().private_output_bytes / sizeof(float);  // row-range items' partial sums
     }
+    std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
+    for (const WorkItem& it : plan.items[w]) table_bags[static_cast<std::size_t>(it.table)] += static_cast<double>(it.bags.size());
     double busy = 0;
     std::vector<double> items;
     for (std::size_t i = 0; i < loads.size(); ++i) {
       core.other_traffic = traffic - traffic_bytes(plan.items[w][i].flow, loads[i]);
+      core.table_share = table_bags[static_cast<std::size_t>(plan.items[w][i].table)] / static_cast<double>(std::max<std::int64_t>(plan.batch_size, 1));
       items.push_back(item_seconds(plan.items[w][i].flow, loads[i], core) + shared_output_seconds(shared[w][i]));
       busy += items.back();
     }

@@ -163,12 +163,13 @@ class AsymmetricPlanner {
       for (Flow f : o_.flows) {
         if (!cost_.calibrated_for(f, load)) continue;
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
+        const double share = static_cast<double>(p.bags.size()) / static_cast<double>(batch_size_);
         if (is_resident(f)) {
           if (p.bytes > budget_) continue;
-          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_});
+          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_, share});
           if (p.resident_seconds < 0 || c < p.resident_seconds) p.resident_seconds = c, p.resident_flow = f;
         } else {
-          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_, output_stride_});
+          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_, output_stride_, share});
           if (p.stream_seconds < 0 || c < p.stream_seconds) p.stream_seconds = c, p.stream_flow = f;
         }
       }
