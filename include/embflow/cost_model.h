@@ -6,14 +6,16 @@
 // Predicted seconds:
 //   every flow:         item + bags * bag(out row bytes, batch output bytes) + (scanned - lookups) * skip
 //                       + lookups * converted elements * fp16_element
-//   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic)
-//                       + (lookups - distinct) * max(hit[flow](row bytes, footprint), miss[flow](row bytes, footprint))
+//   gather, resident:   + distinct * miss[flow](row bytes, table range bytes + others' traffic / share)
+//                       + (lookups - distinct) * the mean price of a repeat: band by band of reuse distance,
+//                         as the item's working set spreads them (repeat_miss_share), at hit[flow] (beyond
+//                         the footprints hits were calibrated for: max(hit, miss)) of the band's footprint
 //   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes, lookups)
 // The core's other items matter twice. Their traffic (the rows, tiles and output lines they pull
 // through the caches each batch) evicts this table's rows before the next batch comes: a first
-// touch is priced as if the table were that much larger (divided by the core's share of the
-// table's bags: CoreContext::table_share) (calibration measures first touches
-// inside a model, and records the traffic beside them the same way). Resident copies on the core
+// touch is priced as if the table were that much larger, the traffic divided by the core's share
+// of the table's bags (CoreContext::table_share). Calibration measures first touches inside a
+// model, and records the traffic beside them the same way. Resident copies on the core
 // take cache too: footprint = distinct rows' bytes + the core's resident bytes.
 // Cores that write the same 128-byte blocks of the same output rows (neighbouring columns) pay
 // shared_output_bag per such bag.
