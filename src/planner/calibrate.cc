@@ -197,8 +197,7 @@ class Calibrator {
     const int dim = static_cast<int>(row_bytes / 4);
     const std::size_t arena = arena_.bytes(), budget = o_.runner.resident_budget;
     say(fmt::format("look-ups of {}-byte rows", row_bytes));
-    // Repeated rows (hits): a table gathered twice in a row, the second time timed. Bags of at
-    // least 8 so the per-bag cost is a small part of what is left.
+    // Repeated rows (hits): a table gathered twice in a row, the second time timed.
     std::vector<Probe> hit_probes;
     const std::vector<std::size_t> hit_sizes = o_.quick ? std::vector<std::size_t>{4 * KiB, 256 * KiB, 2 * MiB}
                                                         : std::vector<std::size_t>{4 * KiB, 32 * KiB, 256 * KiB, 2 * MiB, 8 * MiB};
@@ -208,7 +207,11 @@ class Calibrator {
         hit_probes.push_back({synthetic_table(fmt::format("empty-bags-{}", i), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
       }
       TableSpec s = synthetic_table(fmt::format("hit-{}", f), f, dim, 1);
-      const auto bag = static_cast<int>(std::clamp<std::int64_t>((3 * s.rows + kBatch - 1) / kBatch, 8, 128));
+      // Bags of 128: what is left once a bag is paid must be the look-ups'. With bags of 8, a bag
+      // of 512-byte rows (its 30 ns output row priced by the empty bags, and partly hidden behind
+      // the adds in a full one) left 0.3 ns a look-up from L1, a third of what eight vector loads
+      // and adds take, and dlrm-v2's hot rows were predicted at a sixth of their time.
+      constexpr int bag = 128;
       s.bag_size = {bag, bag};
       TableSpec warm = s;
       warm.name += "-warm-up";
