@@ -166,17 +166,16 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
   const double own_footprint = std::min(l.distinct * l.row_bytes, l.table_bytes);
-  const double footprint = own_footprint + std::max(0.0, core.resident_bytes - own);
+  const double others_resident = std::max(0.0, core.resident_bytes - own);  // copies sharing the caches
   const double evicted_as = l.table_bytes + core.other_traffic / std::clamp(core.table_share, 1e-3, 1.0);
-  // A repeat is a cache hit only while the item's footprint fits the caches: beyond the sizes
+  // A repeat is a cache hit only while its footprint fits the caches: beyond the sizes
   // calibrated for hits it costs what a first touch in a table of that footprint costs. Within
   // them the hit curve alone: the first-touch curves are measured after other tables' traffic
   // (their x includes it), so read at a small footprint they give an L3 or DRAM latency, not a
   // hit (a 26-row table was predicted 7x its measured time that way).
-  const double others = std::max(footprint - own_footprint, 0.0);
   auto repeats_seconds = [&](const auto& hit, const auto& miss) {
     auto price = [&](double bytes) {
-      const double fp = std::max(bytes + others, 1.0);
+      const double fp = std::max(bytes + others_resident, 1.0);
       return fp > p.hit_gather.calibrated_extent() ? std::max(hit(fp), miss(fp)) : hit(fp);
     };
     return repeats * mean_repeat_seconds(l, own_footprint, static_cast<double>(p.l2_bytes), price);
@@ -345,16 +344,16 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     core.output_bytes = output_bytes;
     core.output_stride_bytes = output_row_bytes(model);
     double traffic = 0;
+    std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
     for (const WorkItem& it : plan.items[w]) {
       const auto t = static_cast<std::size_t>(it.table);
+      table_bags[t] += static_cast<double>(it.bags.size());
       loads.push_back(load(model.tables[t], streamed[t], samples[t], it.bags, it.rows, profile_.tile_bytes));
       if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
       traffic += traffic_bytes(it.flow, loads.back());
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());
       partial_floats += loads.back().private_output_bytes / sizeof(float);  // row-range items' partial sums
     }
-    std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
-    for (const WorkItem& it : plan.items[w]) table_bags[static_cast<std::size_t>(it.table)] += static_cast<double>(it.bags.size());
     double busy = 0;
     std::vector<double> items;
     for (std::size_t i = 0; i < loads.size(); ++i) {

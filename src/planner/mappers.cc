@@ -160,10 +160,10 @@ class AsymmetricPlanner {
       const ItemLoad load = CostModel::load(spec, streamed_[static_cast<std::size_t>(t)], sample, p.bags, p.rows, cost_.profile().tile_bytes);
       p.bytes = static_cast<std::size_t>(p.rows.size()) * spec.row_bytes();
       p.stream_seconds = -1;
+      const double share = static_cast<double>(p.bags.size()) / static_cast<double>(batch_size_);  // of the table's bags
       for (Flow f : o_.flows) {
         if (!cost_.calibrated_for(f, load)) continue;
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
-        const double share = static_cast<double>(p.bags.size()) / static_cast<double>(batch_size_);
         if (is_resident(f)) {
           if (p.bytes > budget_) continue;
           const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_, share});
