@@ -40,15 +40,6 @@ def spread(values):
     return (q[-1] - q[0]) / statistics.median(values)
 
 
-def aligned_zeros(shape):
-    """A float32 array whose rows start on 64-byte boundaries (numpy's own are 16-byte aligned):
-    then embflow writes large outputs with streaming stores."""
-    n = int(np.prod(shape))
-    raw = np.zeros(n + 16, np.float32)
-    start = (-raw.ctypes.data // 4) % 16
-    return raw[start:start + n].reshape(shape)
-
-
 class Setup:
     """One model's tables in one torch tensor; torch modules and an embflow collection over it."""
 
@@ -78,7 +69,7 @@ class Setup:
         return out
 
 
-def run(setup, batch, dist, cores, profile, rounds, iters, count, tune=0):
+def run(setup, batch, dist, cores, profile, rounds, iters, warmup_s, count, tune=0):
     torch.set_num_threads(cores)
     data = setup.batches(batch, dist, count)
     sample = setup.ebc.generate(batch, dist, seed=7)
@@ -99,7 +90,7 @@ def run(setup, batch, dist, cores, profile, rounds, iters, count, tune=0):
     def concat(d):
         setup.concat(*d["flat"])
 
-    out = aligned_zeros((batch, len(setup.spec), setup.spec[0]["dim"]))  # faulted in once, reused
+    out = setup.ebc.empty_output(batch)  # faulted in once, reused; rows on 64-byte boundaries
 
     def embflow_with(name):
         def f(d):
@@ -114,8 +105,15 @@ def run(setup, batch, dist, cores, profile, rounds, iters, count, tune=0):
         for name, fn in order:
             if name in plans:
                 setup.ebc.use_plan(plans[name])
-            fn(data[k % count])  # untimed
-            k += 1
+            # Untimed, for warmup_s at least: a method's first batches after another's run slow.
+            # Torch's OpenMP threads spin for milliseconds after each call, on the cores embflow's
+            # workers are pinned to (docs/BENCHMARKS.md, "Sharing the cores with torch's threads").
+            t_end = time.perf_counter() + warmup_s
+            while True:
+                fn(data[k % count])
+                k += 1
+                if time.perf_counter() >= t_end:
+                    break
             for _ in range(iters):
                 d = data[k % count]
                 k += 1
@@ -134,6 +132,9 @@ def main():
     p.add_argument("--tune", type=int, default=0, metavar="N",
                    help="(d): keep the fastest of the planner's candidates, each run N times")
     p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--warmup-ms", type=float, default=20,
+                   help="untimed batches for this long (at least one) each time a method takes over")
+    p.add_argument("--batches", default="2048,65536", help="comma-separated batch sizes (full run)")
     p.add_argument("--quick", action="store_true", help="row-capped criteo-kaggle, batch 2048, one distribution")
     p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
     p.add_argument("--huge-pages", action="store_true",
@@ -146,10 +147,11 @@ def main():
     else:
         configs = [(m, d, cap, b, dist)
                    for m, d, cap in (("criteo-kaggle", 16, None), ("criteo-kaggle", 64, None), ("dlrm-v2", 128, 2000000))
-                   for b in (2048, 65536) for dist in ("uniform", "zipf:1.05")]
+                   for b in (int(x) for x in args.batches.split(",")) for dist in ("uniform", "zipf:1.05")]
     print(f"torch {torch.__version__}; embflow module; threads {threads}; "
           f"{'tables collapsed into 2 MiB pages; ' if args.huge_pages else ''}"
-          f"{args.rounds} rounds x {args.iters} batches per method, interleaved")
+          f"{args.rounds} rounds x {args.iters} batches per method after {args.warmup_ms:g} ms of untimed ones, "
+          "interleaved")
     print()
     print("| configuration | threads | (a) loop us | (b) concat us | (c) embflow symmetric us | (d) embflow plan us | "
           "(a)/(d) | (b)/(d) | (c)/(d) | (d)/floor | spreads a/b/c/d |")
@@ -162,7 +164,7 @@ def main():
         count = 8 if batch <= 8192 else 2
         iters = args.iters if batch <= 8192 else max(2, args.iters // 2)
         for cores in threads:
-            t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, count, args.tune)
+            t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, args.warmup_ms / 1000, count, args.tune)
             m = {k: statistics.median(v) for k, v in t.items()}
             name = f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"
             print(f"| {name} | {cores} | {m['loop']*1e6:.0f} | {m['concat']*1e6:.0f} | {m['symmetric']*1e6:.0f} | "

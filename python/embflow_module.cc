@@ -422,6 +422,23 @@ class EmbeddingBagCollection {
     return r;
   }
 
+  // A new output array for `b` samples in memory of its own: rows on 64-byte boundaries, huge
+  // pages when large. A fresh 100 MiB numpy array faults in 25,000 small pages, which on the
+  // development VM cost more than the look-ups (131 ms against 24 ms for criteo-kaggle at batch
+  // 65536); and numpy's rows start on 16-byte boundaries, where every 64-byte output row
+  // straddles two cache lines (criteo-kaggle dim 16 batch 2048 on two cores: 390-427 us against
+  // 230-233 us, docs/BENCHMARKS.md).
+  py::array empty_output(std::int64_t b) const {
+    if (b < 0) throw InvalidInput(fmt::format("empty_output: batch size {} is negative", b));
+    auto* storage = new Buffer(Buffer::allocate(static_cast<std::size_t>(b) * static_cast<std::size_t>(model_.total_dim()) *
+                                                sizeof(float)));
+    py::capsule owner(storage, [](void* p) { delete static_cast<Buffer*>(p); });
+    const std::vector<py::ssize_t> shape = output_shape(b);
+    std::vector<py::ssize_t> strides(shape.size(), sizeof(float));
+    for (std::size_t d = shape.size() - 1; d > 0; --d) strides[d - 1] = strides[d] * shape[d];
+    return py::array(py::dtype::of<float>(), shape, strides, storage->data(), owner);
+  }
+
  private:
   static Pooling pooling_for(const py::object& pooling, std::size_t t) {
     if (py::isinstance<py::str>(pooling)) return parse_pooling(pooling.cast<std::string>());
@@ -472,32 +489,27 @@ class EmbeddingBagCollection {
     return std::max<std::int64_t>(size, 0);
   }
 
-  // The output: the caller's `out` (float32, C-contiguous, [B, T, E] or [B, sum of dims]), or a
-  // new array in memory of its own, huge-paged when large: a fresh 100 MiB numpy array faults in
-  // 25,000 small pages, which on the development VM cost more than the look-ups (131 ms against
-  // 24 ms for criteo-kaggle at batch 65536).
-  py::array output(std::int64_t b, const std::optional<py::object>& out_obj) const {
-    const int total = model_.total_dim();
+  // [B, T, E], or [B, sum of dims] when the tables' dims differ.
+  std::vector<py::ssize_t> output_shape(std::int64_t b) const {
     const bool same_dim = std::all_of(model_.tables.begin(), model_.tables.end(),
                                       [&](const TableSpec& t) { return t.dim == model_.tables[0].dim; });
-    std::vector<py::ssize_t> shape = same_dim ? std::vector<py::ssize_t>{b, static_cast<py::ssize_t>(model_.tables.size()),
-                                                                         model_.tables[0].dim}
-                                              : std::vector<py::ssize_t>{b, total};
-    if (out_obj && !out_obj->is_none()) {
-      py::array out = as_array(*out_obj);
-      const bool ok = out.dtype().is(py::dtype::of<float>()) && is_c_contiguous(out) && out.writeable() &&
-                      out.size() == b * total && (out.ndim() == 2 || out.ndim() == 3) && out.shape(0) == b;
-      if (!ok) {
-        throw InvalidInput(fmt::format("out must be a writable C-contiguous float32 array of shape ({}, {}) or ({}, {}, {}), "
-                                       "got {}", b, total, b, model_.tables.size(), model_.tables[0].dim, describe(out)));
-      }
-      return out;
+    if (same_dim) return {b, static_cast<py::ssize_t>(model_.tables.size()), model_.tables[0].dim};
+    return {b, model_.total_dim()};
+  }
+
+  // The output: the caller's `out` (float32, C-contiguous, [B, T, E] or [B, sum of dims]), or a
+  // new one (empty_output).
+  py::array output(std::int64_t b, const std::optional<py::object>& out_obj) const {
+    if (!out_obj || out_obj->is_none()) return empty_output(b);
+    const int total = model_.total_dim();
+    py::array out = as_array(*out_obj);
+    const bool ok = out.dtype().is(py::dtype::of<float>()) && is_c_contiguous(out) && out.writeable() &&
+                    out.size() == b * total && (out.ndim() == 2 || out.ndim() == 3) && out.shape(0) == b;
+    if (!ok) {
+      throw InvalidInput(fmt::format("out must be a writable C-contiguous float32 array of shape ({}, {}) or ({}, {}, {}), "
+                                     "got {}", b, total, b, model_.tables.size(), model_.tables[0].dim, describe(out)));
     }
-    auto* storage = new Buffer(Buffer::allocate(static_cast<std::size_t>(b) * static_cast<std::size_t>(total) * sizeof(float)));
-    py::capsule owner(storage, [](void* p) { delete static_cast<Buffer*>(p); });
-    std::vector<py::ssize_t> strides(shape.size(), sizeof(float));
-    for (std::size_t d = shape.size() - 1; d > 0; --d) strides[d - 1] = strides[d] * shape[d];
-    return py::array(py::dtype::of<float>(), shape, strides, storage->data(), owner);
+    return out;
   }
 
   py::array run(const ArrayBatch& batch, const std::optional<py::object>& out_obj) {
@@ -606,6 +618,10 @@ PYBIND11_MODULE(embflow, m) {
       .def("forward_jagged", &EmbeddingBagCollection::forward_jagged, py::arg("values"), py::arg("lengths"),
            py::arg("weights") = py::none(), py::arg("out") = py::none(),
            "TorchRec's layout: one values array, lengths per (table, sample), table-major ([T * B] or [T, B])")
+      .def("empty_output", &EmbeddingBagCollection::empty_output, py::arg("batch_size"),
+           "a float32 array to pass as forward's `out` in a serving loop, shaped as forward returns: rows on 64-byte "
+           "boundaries (numpy's own start on 16, which splits every output row over two cache lines), huge pages "
+           "when large; zero-filled")
       .def("generate", &EmbeddingBagCollection::generate, py::arg("batch_size"), py::arg("dist") = "uniform",
            py::arg("seed") = 1, py::arg("index_type") = "int64", py::arg("bag_size") = py::none(),
            "a batch from embflow's generators: (indices, offsets) lists; dist: uniform, zipf:A, hotset:F:P, "

@@ -157,6 +157,22 @@ def test_out_parameter_is_written_in_place():
         ebc.forward(ix, off, out=np.empty((3, 2, 8), np.float32))
 
 
+
+def test_empty_output_is_aligned_and_serves_as_out():
+    rng = np.random.default_rng(SEED + 6)
+    ebc = embflow.EmbeddingBagCollection([rng.standard_normal((50, 16)).astype(np.float32),
+                                          rng.standard_normal((70, 16)).astype(np.float32)])
+    ix, off = ebc.generate(33, "zipf:1.05")
+    out = ebc.empty_output(33)
+    assert out.shape == (33, 2, 16) and out.dtype == np.float32 and out.flags.c_contiguous and out.flags.writeable
+    assert out.ctypes.data % 64 == 0
+    assert np.shares_memory(ebc.forward(ix, off, out=out), out)
+    np.testing.assert_array_equal(out, ebc.forward(ix, off))
+    mixed = embflow.EmbeddingBagCollection.from_specs([{"rows": 10, "dim": 4}, {"rows": 20, "dim": 6}])
+    assert mixed.empty_output(5).shape == (5, 10) and mixed.empty_output(0).shape == (0, 10)
+    with pytest.raises(ValueError, match="negative"):
+        ebc.empty_output(-1)
+
 def test_presets_specs_and_different_dims():
     ebc = embflow.EmbeddingBagCollection.from_preset("criteo-kaggle", dim=8, max_rows=1000)
     assert ebc.num_tables == 26 and set(ebc.dims) == {8} and max(ebc.rows) == 1000
