@@ -104,7 +104,8 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   if (span.begin < 0 || span.begin > span.end || span.end > bags.num_indices) return {0, false};
   const auto report = [&](kernels::GatherResult r) { return LookupReport{span.size() - r.skipped, r.offsets_ok}; };
   const kernels::KernelTable& k = kernels::kernel_table(isa);
-  if (is_tile_scan(flow)) return report(kernels::tile_scan(k, table, bags, slice, rows, out, opt));
+  const bool one_tile = is_tile_scan(flow) && rows.size() <= kernels::tile_rows(opt.tile_bytes, table.row_stride);
+  if (is_tile_scan(flow) && !one_tile) return report(kernels::tile_scan(k, table, bags, slice, rows, out, opt));
   kernels::GatherArgs a{};
   a.table = table.data;
   a.first_row = table.first_row;
@@ -133,6 +134,15 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
                   (opt.prefetch_level == PrefetchLevel::kAuto &&
                    prefetch_rows_to_l2(row_bytes, row_bytes * static_cast<std::size_t>(rows.size())));
+  if (one_tile) {
+    // A range of one tile: bucketing its look-ups by tile would leave them in bag order, so the
+    // tile is streamed in and its bags served in that order by the gather kernel, without the
+    // counting sort's two passes. They cost 2-3 ns a look-up each, as every count and every
+    // bucket slot of one tile waits on the previous one's store (an 11 KiB table, batch 512,
+    // bags 1-20, development VM: 40.6 us against 11 us).
+    kernels::stream_in(table.row(rows.begin), static_cast<std::size_t>(rows.size()) * table.row_stride);
+    a.prefetch_distance = 0;
+  }
   return report(k.gather(a));
 }
 

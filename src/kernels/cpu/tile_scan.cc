@@ -137,6 +137,12 @@ std::int64_t tile_rows(std::size_t tile_bytes, std::size_t row_stride) {
   return rows;
 }
 
+void stream_in(const std::byte* p, std::size_t bytes) {
+  TileStreamer streamer;
+  streamer.start(p, bytes);
+  streamer.finish();
+}
+
 GatherResult tile_scan(const KernelTable& k, const TableView& table, const BagsView& bags, BagRange slice,
                        RowRange rows, OutputView out, const KernelOptions& opt) {
   if (slice.end <= slice.begin) return {0, true};

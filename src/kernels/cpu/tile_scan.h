@@ -12,4 +12,7 @@ GatherResult tile_scan(const KernelTable& k, const TableView& table, const BagsV
 // Rows per tile: the largest power of two whose rows fit in `tile_bytes` (at least 1).
 std::int64_t tile_rows(std::size_t tile_bytes, std::size_t row_stride);
 
+// Pulls [p, p + bytes) into the core's caches with sequential prefetches (a tile streamed in).
+void stream_in(const std::byte* p, std::size_t bytes);
+
 }  // namespace embflow::kernels
