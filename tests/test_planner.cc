@@ -344,9 +344,35 @@ TEST(CostModel, StreamedOutputColumnsArePricedApart) {
   const double bags = static_cast<double>(w.batch_size);
   const double gap = cost.item_seconds(Flow::kGather, cached, {}) - cost.item_seconds(Flow::kGather, streamed, {});
   EXPECT_NEAR(gap, bags * 49e-9, bags * 1e-12);
-  // A tile scan copies its packed rows in through the caches: never streamed.
-  EXPECT_DOUBLE_EQ(cost.item_seconds(Flow::kTileScan, cached, {}), cost.item_seconds(Flow::kTileScan, streamed, {}));
+  // A tile scan over several tiles (of 4 KiB here) copies its packed rows in through the caches:
+  // never streamed. Over one tile it gathers (kernels.h), and streams as the gather does.
+  const ItemLoad streamed_tiles = CostModel::load(a, aligned_streamed, samples[1], {0, w.batch_size}, {0, a.rows}, 4 << 10);
+  const ItemLoad cached_tiles = CostModel::load(a, m_streamed, samples[1], {0, w.batch_size}, {0, a.rows}, 4 << 10);
+  EXPECT_DOUBLE_EQ(cost.item_seconds(Flow::kTileScan, cached_tiles, {}), cost.item_seconds(Flow::kTileScan, streamed_tiles, {}));
+  EXPECT_NEAR(cost.item_seconds(Flow::kTileScan, cached, {}) - cost.item_seconds(Flow::kTileScan, streamed, {}), gap, bags * 1e-12);
   EXPECT_EQ(CostModel::traffic_bytes(Flow::kGather, streamed) + bags * 64, CostModel::traffic_bytes(Flow::kGather, cached));
+}
+
+// A tile scan whose rows fit one tile gathers from it in bag order (kernels.h): its look-ups are
+// priced as hits in a table of that size and its bags written once. Over several tiles they are
+// served from buckets (the serve curve) into output rows written twice (zeroed, then added to).
+TEST(CostModel, OneTileScanIsPricedAsHitsInTheStreamedTile) {
+  MachineProfile prof = server();
+  prof.source = "measured";
+  prof.hit_gather.widths = {{64.0, CostCurve{{{1.0, 2e-9}}}}};
+  prof.serve_seconds.widths = {{64.0, CostCurve{{{1.0, 10e-9}}}}};
+  prof.bag_seconds.widths = {{64.0, CostCurve{{{1.0, 5e-9}}}}};
+  const CostModel cost(prof);
+  ItemLoad l;
+  l.bags = 1000, l.scanned = l.lookups = 20000, l.distinct = 500, l.row_bytes = 64, l.out_row_bytes = 64;
+  l.table_bytes = l.touched_tile_bytes = 64000, l.tiles = 1;
+  const double one = cost.item_seconds(Flow::kTileScan, l, {});
+  l.tiles = 4;
+  const double four = cost.item_seconds(Flow::kTileScan, l, {});
+  EXPECT_NEAR(four - one, 20000 * (10e-9 - 2e-9) + 1000 * 5e-9, 1e-12);
+  EXPECT_EQ(CostModel::measured_output_passes(Flow::kTileScan, l), 2.0);
+  l.tiles = 1;
+  EXPECT_EQ(CostModel::measured_output_passes(Flow::kTileScan, l), 1.0);
 }
 
 // A core that serves half of a table's bags sees each of its rows half as often: the others'

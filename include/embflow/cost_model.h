@@ -63,6 +63,7 @@ struct ItemLoad {
   double out_row_bytes = 0;   // bytes of an output row (float32 x dim)
   double table_bytes = 0;     // bytes of the item's row range
   double touched_tile_bytes = 0;  // bytes of the tiles a tile scan streams
+  double tiles = 0;               // tiles of the item's row range (one: a tile scan gathers from it)
   // A row-range item writes partial sums into [bags, dim] floats of its own, not into the batch's
   // output: its bags are priced against that (small, sequential) buffer. 0 for other items.
   double private_output_bytes = 0;
@@ -142,12 +143,13 @@ class CostModel {
   // Bytes the item pulls through the core's caches per batch: its first-touched rows (or
   // touched tiles) and its output rows. Resident copies stay: they count as resident bytes.
   static double traffic_bytes(Flow flow, const ItemLoad& load);
-  // How many times a flow writes each of its bags' output rows. embflow's CPU tile scan zeroes
-  // them first, then adds every look-up into them tile by tile: twice, in a measured profile
-  // (and in the calibration that fits it). A described machine's figures stand for its own
-  // flows (an Ascend UB flow writes each output row once, from its buffer): once there.
-  double output_passes(Flow flow) const;
-  static double measured_output_passes(Flow flow);
+  // How many times a flow writes each of its bags' output rows. embflow's CPU tile scan over
+  // several tiles zeroes them first, then adds every look-up into them tile by tile: twice, in a
+  // measured profile (and in the calibration that fits it); over one tile it gathers (kernels.h):
+  // once. A described machine's figures stand for its own flows (an Ascend UB flow writes each
+  // output row once, from its buffer): once there.
+  double output_passes(Flow flow, const ItemLoad& load) const;
+  static double measured_output_passes(Flow flow, const ItemLoad& load);
   // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
   // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
   bool calibrated_for(Flow flow, const ItemLoad& load) const;

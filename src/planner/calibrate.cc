@@ -260,13 +260,14 @@ class Calibrator {
     probes.push_back({synthetic_table("halves", 256 * KiB, dim, 8), Flow::kGather, Role::kMiss, true});
     std::vector<Probe> scan_probes;
     const std::vector<std::size_t> scan_sizes =
-        o_.quick ? std::vector<std::size_t>{256 * KiB, 16 * MiB} : std::vector<std::size_t>{256 * KiB, 2 * MiB, 16 * MiB, 128 * MiB};
+        o_.quick ? std::vector<std::size_t>{1 * MiB, 16 * MiB} : std::vector<std::size_t>{1 * MiB, 4 * MiB, 16 * MiB, 128 * MiB};
     for (std::size_t k = 0; k < scan_sizes.size(); ++k) {
       for (int bag : {1, 16}) {
         const std::size_t s = scan_sizes[k];
         if (s <= arena) scan_probes.push_back({synthetic_table(fmt::format("scan-{}-{}", s, bag), s, dim, bag), Flow::kTileScan, Role::kScan});
         if (k < 2) {
-          const std::size_t r = k == 0 ? budget / 32 : budget / 4;
+          // Several tiles each (one is gathered from), all four copies within the core's budget.
+          const std::size_t r = k == 0 ? budget * 3 / 20 : budget * 3 / 10;
           scan_probes.push_back({synthetic_table(fmt::format("rscan-{}-{}", r, bag), std::max(r, row_bytes), dim, bag),
                                  Flow::kResidentTileScan, Role::kScan});
         }
@@ -310,7 +311,7 @@ class Calibrator {
       return item_load(pr.spec, sample, {0, batch}, rows, p_.tile_bytes);
     };
     auto rest = [&](double seconds, const ItemLoad& l, double output_bytes, Flow flow = Flow::kGather) {  // once the fixed costs are paid
-      return seconds - p_.item_seconds - CostModel::measured_output_passes(flow) * l.bags * bag_family.at(l.out_row_bytes, output_bytes);
+      return seconds - p_.item_seconds - CostModel::measured_output_passes(flow, l) * l.bags * bag_family.at(l.out_row_bytes, output_bytes);
     };
     // Hits: what is left once the item and its bags are paid, the bags priced by the hit model's
     // own empty-bag tables (its output is not the first-touch models').
@@ -384,7 +385,8 @@ class Calibrator {
       const double skipped = std::max(1.0, hv.load.scanned - hv.load.lookups);
       skip_index_.push_back(std::max(0.0, hv.seconds - partial.item_seconds(Flow::kGather, hv.load, hv.core)) / skipped);
     }
-    // Tile scans: bytes streamed * scan + look-ups * serve, fitted at the small batch; then the
+    // Tile scans over several tiles (one tile is gathered from, priced by the hits): bytes
+    // streamed * scan + look-ups * serve, fitted at the small batch; then the
     // cost of serving a look-up against the item's look-ups, from both batches (with millions of
     // look-ups the counting sort's buckets leave the caches).
     const ItemTimes sc_big = run(scan_probes, big_batch, seed + 900);
@@ -393,8 +395,9 @@ class Calibrator {
     for (std::size_t i = 0; i < scan_probes.size(); ++i) {
       if (scan_probes[i].role != Role::kScan) continue;
       const ItemLoad l = load(scan_probes[i], sc.samples[i], kBatch, {0, scan_probes[i].spec.rows});
+      if (l.tiles <= 1) continue;  // gathered from its one tile (cost_model.h): priced by the hits
       const double left = rest(sc.seconds[0][i], l, 4.0 * kBatch * scan_dims, scan_probes[i].flow);
-      // Relative errors: a 128 MiB scan's milliseconds must not drown a 256 KiB one's microseconds.
+      // Relative errors: a 128 MiB scan's milliseconds must not drown a 1 MiB one's microseconds.
       const double w = 1.0 / std::max(left, 1e-9);
       if (scan_probes[i].flow == Flow::kTileScan) x1.push_back(l.touched_tile_bytes * w), x2.push_back(l.lookups * w), y.push_back(1.0);
     }
@@ -405,6 +408,7 @@ class Calibrator {
       for (std::size_t i = 0; i < scan_probes.size(); ++i) {
         if (scan_probes[i].role != Role::kScan) continue;
         const ItemLoad l = load(scan_probes[i], times->samples[i], batch, {0, scan_probes[i].spec.rows});
+        if (l.tiles <= 1) continue;
         const double left = rest(times->seconds[0][i], l, 4.0 * static_cast<double>(batch) * scan_dims, scan_probes[i].flow);
         if (scan_probes[i].flow == Flow::kTileScan) {
           serve.emplace_back(l.lookups, std::max(0.0, left - l.touched_tile_bytes * scan) / l.lookups, l.lookups);

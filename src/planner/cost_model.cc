@@ -50,9 +50,13 @@ double mean_repeat_seconds(const ItemLoad& l, double footprint, double l2, const
   return total + (1 - missing_c) * price(c);
 }
 
-// Whether the item's output rows go past the caches: streamed stores are the gather flows' (a tile
-// scan copies its packed rows in through the caches).
-bool output_rows_streamed(Flow flow, const ItemLoad& l) { return l.streamed_output && !is_tile_scan(flow); }
+// Whether a tile scan buckets the item's look-ups by tile; over one tile it gathers from the
+// streamed tile in bag order instead (kernels.h).
+bool buckets_by_tile(Flow flow, const ItemLoad& l) { return is_tile_scan(flow) && l.tiles > 1; }
+
+// Whether the item's output rows go past the caches: streamed stores are the gather kernel's (a
+// tile scan over several tiles copies its packed rows in through the caches).
+bool output_rows_streamed(Flow flow, const ItemLoad& l) { return l.streamed_output && !buckets_by_tile(flow, l); }
 
 }  // namespace
 
@@ -93,6 +97,7 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
   while (static_cast<double>(per_tile * 2) * l.row_bytes <= static_cast<double>(tile_bytes)) per_tile *= 2;
   const double tiles = std::ceil(static_cast<double>(rows.size()) / static_cast<double>(per_tile));
   const double touched = tiles * (1.0 - std::exp(-l.distinct / std::max(tiles, 1.0)));
+  l.tiles = tiles;
   l.touched_tile_bytes = std::min(l.table_bytes, touched * static_cast<double>(per_tile) * l.row_bytes);
   if (!rows.whole(table.rows)) l.private_output_bytes = l.bags * l.out_row_bytes;
   return l;
@@ -161,7 +166,7 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
   const CurveFamily& bag = streamed ? p.streamed_bag_seconds : p.bag_seconds;
   const double per_bag = bag.at(l.out_row_bytes, std::max(output, 1.0)) *
                          (private_output ? 1.0 : bag_stride_factor(l.out_row_bytes, core.output_stride_bytes));
-  double t = p.item_seconds + output_passes(flow) * l.bags * per_bag +
+  double t = p.item_seconds + output_passes(flow, l) * l.bags * per_bag +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
   const double repeats = std::max(0.0, l.lookups - l.distinct);
   const double own = is_resident(flow) ? l.table_bytes : 0.0;
@@ -196,18 +201,23 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
       break;
     }
     case Flow::kTileScan:
-      t += l.touched_tile_bytes * p.scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes, std::max(l.lookups, 1.0));
+    case Flow::kResidentTileScan: {
+      t += l.touched_tile_bytes * (flow == Flow::kTileScan ? p.scan_byte_seconds : p.resident_scan_byte_seconds);
+      if (buckets_by_tile(flow, l)) {
+        t += l.lookups * p.serve_seconds.at(l.row_bytes, std::max(l.lookups, 1.0));
+      } else {  // one tile, streamed in: every look-up a hit in it
+        const CurveFamily& hit = flow == Flow::kTileScan ? p.hit_gather : p.hit_resident;
+        t += l.lookups * hit.at(l.row_bytes, std::max(l.table_bytes + others_resident, 1.0));
+      }
       break;
-    case Flow::kResidentTileScan:
-      t += l.touched_tile_bytes * p.resident_scan_byte_seconds + l.lookups * p.serve_seconds.at(l.row_bytes, std::max(l.lookups, 1.0));
-      break;
+    }
   }
   return t;
 }
 
 bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
   if (profile_.source != "measured") return true;  // a described machine is taken at its word
-  if (flow == Flow::kGather || flow == Flow::kResident) return true;  // resident: within the budget measured
+  if (!buckets_by_tile(flow, l)) return true;  // gathers (resident: within the budget measured)
   double most = 0;
   for (const auto& [w, c] : profile_.serve_seconds.widths) {
     if (!c.points.empty()) most = std::max(most, c.points.back().first);
@@ -226,10 +236,10 @@ double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
   return out;
 }
 
-double CostModel::measured_output_passes(Flow flow) { return is_tile_scan(flow) ? 2.0 : 1.0; }
+double CostModel::measured_output_passes(Flow flow, const ItemLoad& l) { return buckets_by_tile(flow, l) ? 2.0 : 1.0; }
 
-double CostModel::output_passes(Flow flow) const {
-  return profile_.source == "measured" ? measured_output_passes(flow) : 1.0;
+double CostModel::output_passes(Flow flow, const ItemLoad& l) const {
+  return profile_.source == "measured" ? measured_output_passes(flow, l) : 1.0;
 }
 
 double CostModel::dram_bytes(Flow flow, const ItemLoad& l) const {
