@@ -63,7 +63,7 @@ struct ItemLoad {
   double out_row_bytes = 0;   // bytes of an output row (float32 x dim)
   double table_bytes = 0;     // bytes of the item's row range
   double touched_tile_bytes = 0;  // bytes of the tiles a tile scan streams
-  double tiles = 0;               // tiles of the item's row range (one: a tile scan gathers from it)
+  double tiles = 0;               // tiles of the item's row range (0 or 1: a tile scan gathers from it)
   // A row-range item writes partial sums into [bags, dim] floats of its own, not into the batch's
   // output: its bags are priced against that (small, sequential) buffer. 0 for other items.
   double private_output_bytes = 0;

@@ -30,6 +30,7 @@ enum class Flow {
   kGather,            // GM: rows gathered one by one from DRAM, prefetched ahead
   kResident,          // L1: gather from a copy first-touched by the core's own thread
   kTileScan,          // GM-UB: look-ups bucketed by tile; each tile streamed once, served with SIMD
+                      // (a row range of one tile: the tile streamed in, its bags gathered in order)
   kResidentTileScan,  // L1-UB: tile scan over the core's resident copy
 };
 inline constexpr Flow kAllFlows[] = {Flow::kGather, Flow::kResident, Flow::kTileScan,
