@@ -50,8 +50,8 @@ double mean_repeat_seconds(const ItemLoad& l, double footprint, double l2, const
   return total + (1 - missing_c) * price(c);
 }
 
-// Whether a tile scan buckets the item's look-ups by tile; over one tile it gathers from the
-// streamed tile in bag order instead (kernels.h).
+// Whether embflow's CPU tile scan buckets the item's look-ups by tile; over one tile it gathers
+// from the streamed tile in bag order instead (kernels.h).
 bool buckets_by_tile(Flow flow, const ItemLoad& l) { return is_tile_scan(flow) && l.tiles > 1; }
 
 // Whether the item's output rows go past the caches: streamed stores are the gather kernel's (a
@@ -162,7 +162,10 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
   const MachineProfile& p = profile_;
   const bool private_output = l.private_output_bytes > 0;  // partial sums: rows of their own, contiguous
   const double output = private_output ? l.private_output_bytes : core.output_bytes;
-  const bool streamed = output_rows_streamed(flow, l) && !p.streamed_bag_seconds.widths.empty();
+  // A described machine's tile scans are its own (an Ascend UB flow serves from its buffer
+  // whatever the tiles): priced by the serve figure at any size.
+  const bool bucketed = buckets_by_tile(flow, l) || (is_tile_scan(flow) && p.source != "measured");
+  const bool streamed = l.streamed_output && !bucketed && !p.streamed_bag_seconds.widths.empty();
   const CurveFamily& bag = streamed ? p.streamed_bag_seconds : p.bag_seconds;
   const double per_bag = bag.at(l.out_row_bytes, std::max(output, 1.0)) *
                          (private_output ? 1.0 : bag_stride_factor(l.out_row_bytes, core.output_stride_bytes));
@@ -203,7 +206,7 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
     case Flow::kTileScan:
     case Flow::kResidentTileScan: {
       t += l.touched_tile_bytes * (flow == Flow::kTileScan ? p.scan_byte_seconds : p.resident_scan_byte_seconds);
-      if (buckets_by_tile(flow, l)) {
+      if (bucketed) {
         t += l.lookups * p.serve_seconds.at(l.row_bytes, std::max(l.lookups, 1.0));
       } else {  // one tile, streamed in: every look-up a hit in it
         const CurveFamily& hit = flow == Flow::kTileScan ? p.hit_gather : p.hit_resident;
