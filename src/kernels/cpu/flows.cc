@@ -137,9 +137,9 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   if (one_tile) {
     // A range of one tile: bucketing its look-ups by tile would leave them in bag order, so the
     // tile is streamed in and its bags served in that order by the gather kernel, without the
-    // counting sort's two passes. They cost 2-3 ns a look-up each, as every count and every
-    // bucket slot of one tile waits on the previous one's store (an 11 KiB table, batch 512,
-    // bags 1-20, development VM: 40.6 us against 11 us).
+    // counting sort's two passes, in which every bucket slot of one tile waits on the previous
+    // one's store (and every count did, before the counts were kept four ways): an 11 KiB
+    // table, batch 512, bags 1-20, development VM: 40.6 us against 11 us.
     kernels::stream_in(table.row(rows.begin), static_cast<std::size_t>(rows.size()) * table.row_stride);
     a.prefetch_distance = 0;
   }
