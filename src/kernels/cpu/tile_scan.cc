@@ -77,14 +77,13 @@ GatherResult bucket_and_serve(const KernelTable& k, const TableView& table, cons
     starts[t] += starts[t - 1];
   }
   const std::int64_t total = starts[num_tiles];
-  const GatherResult seen{off[slice.end] - off[slice.begin] - total, true};
+  const GatherResult seen{end - first - total, true};
 
   // Pass 2: scatter the look-ups into their tiles' buckets, in bag order within each tile.
   TileEntry* entries = TileScanScratch::ensure(scratch.entries, static_cast<std::size_t>(total));
-  const std::int64_t last = off[slice.end];
   for (std::int64_t b = slice.begin; b < slice.end; ++b) {
     const std::int64_t s = off[b], e = off[b + 1];
-    if (e < s || e > last) return {seen.skipped, false};
+    if (e < s || e > end) return {seen.skipped, false};
     const float scale = opt.pooling == Pooling::kMean && e > s ? 1.0f / static_cast<float>(e - s) : 1.0f;
     for (std::int64_t kk = s; kk < e; ++kk) {
       const std::uint64_t rel = static_cast<std::uint64_t>(static_cast<std::int64_t>(idx[kk]) - rows.begin);
