@@ -1,4 +1,5 @@
-// The kernels compiled for AVX2 + FMA + F16C: 8 floats per vector, tails by maskload/maskstore.
+// The kernels compiled for AVX2 + FMA + F16C: 8 floats per vector, tails by maskload/maskstore
+// (loads no wider than they must be: kernels_avx512.cc says why).
 #include <immintrin.h>
 
 #include "kernels/cpu/kernel_args.h"
@@ -13,7 +14,11 @@ struct S {
   static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static V load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static __m128i mask4(int n) { return _mm_cmpgt_epi32(_mm_set1_epi32(n), _mm_setr_epi32(0, 1, 2, 3)); }
+  static V load_n(const float* p, int n) {
+    if (n <= 4) return _mm256_zextps128_ps256(_mm_maskload_ps(p, mask4(n)));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), _mm_maskload_ps(p + 4, mask4(n - 4)), 1);
+  }
   static V load(const std::uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static V load_n(const std::uint16_t* p, int n) {
     alignas(16) std::uint16_t tmp[8] = {};
@@ -26,7 +31,18 @@ struct S {
   static void stream(float* p, V v) { _mm256_stream_ps(p, v); }
   static void fence() { _mm_sfence(); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-  static void store_n(float* p, V v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static void store_n(float* p, V v, int n) {  // by plain stores: AMD microcodes a masked one
+    __m128 x = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+      _mm_storeu_ps(p, x);
+      x = _mm256_extractf128_ps(v, 1), p += 4, n -= 4;
+    }
+    if (n >= 2) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(p), x);
+      x = _mm_movehl_ps(x, x), p += 2, n -= 2;
+    }
+    if (n == 1) _mm_store_ss(p, x);
+  }
 };
 
 #include "kernels/cpu/pool_kernels.inc"
