@@ -5,6 +5,7 @@ results agree to a few ulps of the sum of absolute values; we allow 1e-5 relativ
 """
 import os
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ import embflow
 
 torch = pytest.importorskip("torch")
 SEED = int(os.environ.get("EMBFLOW_TEST_SEED", "20241126"))
+# The tests' small numpy tables start where numpy puts them (16-byte boundaries): the warning
+# that this is slow is tested once, below, and silenced elsewhere.
+pytestmark = pytest.mark.filterwarnings("ignore:.*past a 64-byte boundary:UserWarning")
 
 
 def random_model(rng, tables=5):
@@ -172,6 +176,32 @@ def test_empty_output_is_aligned_and_serves_as_out():
     assert mixed.empty_output(5).shape == (5, 10) and mixed.empty_output(0).shape == (0, 10)
     with pytest.raises(ValueError, match="negative"):
         ebc.empty_output(-1)
+
+def test_empty_table_is_aligned_and_a_misaligned_table_warns():
+    rng = np.random.default_rng(SEED + 7)
+    for dtype in (np.float32, np.float16):
+        t = embflow.empty_table(300, 12, dtype=dtype)
+        assert t.shape == (300, 12) and t.dtype == dtype and t.flags.c_contiguous and t.flags.writeable
+        assert t.ctypes.data % 64 == 0 and not t.any()
+    table = embflow.empty_table(300, 12)
+    table[:] = rng.standard_normal((300, 12))
+    ix = rng.integers(0, 300, 64 * 3)
+    off = np.arange(0, 64 * 3 + 1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aligned = embflow.EmbeddingBagCollection([table])
+    # The same rows 16 bytes past a 64-byte boundary (where numpy's own arrays start): used in
+    # place, the same sums, and a warning that says why it is slow and what to do.
+    buf = embflow.empty_table(301, 12)
+    shifted = buf.reshape(-1)[4:4 + 300 * 12].reshape(300, 12)
+    shifted[:] = table
+    with pytest.warns(UserWarning, match=r"1 of 2 tables start past a 64-byte boundary.*: 't0' \(16 bytes\); .*empty_table"):
+        misaligned = embflow.EmbeddingBagCollection([shifted, table])
+    np.testing.assert_array_equal(misaligned.forward([ix, ix], [off, off])[:, 0], aligned.forward([ix], [off])[:, 0])
+    with pytest.raises(ValueError, match="neither float32 nor float16"):
+        embflow.empty_table(3, 4, dtype=np.float64)
+    with pytest.raises(ValueError, match="empty or negative"):
+        embflow.empty_table(0, 4)
 
 def test_presets_specs_and_different_dims():
     ebc = embflow.EmbeddingBagCollection.from_preset("criteo-kaggle", dim=8, max_rows=1000)
