@@ -473,7 +473,7 @@ class EmbeddingBagCollection {
         "{} of {} tables start past a 64-byte boundary, so their rows straddle cache lines and gathers from them "
         "run up to 3x slower: {}; allocate tables with embflow.empty_table (or use torch tensors)",
         tables.size(), of, fmt::join(tables, ", "));
-    if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 2) != 0) throw py::error_already_set();
+    if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
   }
 
   static Pooling pooling_for(const py::object& pooling, std::size_t t) {
