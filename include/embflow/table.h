@@ -13,7 +13,9 @@ namespace embflow {
 
 // A non-owning view of rows [first_row, first_row + rows) of a table. Row r starts at
 // data + (r - first_row) * row_stride bytes. Kernels take views, so a resident copy of a row
-// range is used exactly like the whole table.
+// range is used exactly like the whole table. Any address works; rows that start on 64-byte
+// boundaries are fastest (a 64-byte row 16 bytes off one spans two cache lines: up to 3x slower
+// gathers, docs/BENCHMARKS.md). Table and Buffer allocate so.
 struct TableView {
   const std::byte* data = nullptr;
   std::int64_t first_row = 0;
