@@ -7,6 +7,7 @@
 // and bags outside the slice must stay untouched.
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -67,6 +68,9 @@ class FlowEquivalence : public ::testing::TestWithParam<Case> {
     opt.tile_bytes = tile_bytes;
     opt.prefetch_distance = 4;
     opt.prefetch_level = dim % 2 ? PrefetchLevel::kL2 : PrefetchLevel::kL1;  // both prefetch paths, every flow and ISA
+    // Rows prefetched or not (the output's are either way): each with both levels and poolings.
+    opt.prefetch_rows_above =
+        (dim / 2 + static_cast<int>(pooling)) % 2 ? 0 : std::numeric_limits<std::size_t>::max();
     const BagsView bags = tb.view();
     for (int p = 0; p < parts; ++p) {
       const RowRange part{rows.begin + rows.size() * p / parts, rows.begin + rows.size() * (p + 1) / parts};
@@ -215,6 +219,46 @@ TEST_P(FlowEquivalence, StreamedOutputStoresMatch) {
         run_flow(c.flow, view, tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, opt, c.isa);
         const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, pooling);
         EXPECT_TRUE(r.ok()) << "dim " << dim << " bags of up to " << bag_max << " ratio " << r.worst_ratio;
+      }
+    }
+  }
+}
+
+// A table that does not start on a cache line (numpy's large arrays start 16 bytes past one):
+// its full rows are gathered by the lean loops where they are not prefetched, by the general
+// loop where they are.
+TEST_P(FlowEquivalence, TablesOffTheCacheLine) {
+  const Case c = GetParam();
+  for (RowType type : {RowType::kFp32, RowType::kFp16}) {
+    for (int dim : {16, 24, 32, 48, 64}) {
+      for (int bag_max : {1, 5}) {
+        const TableSpec spec = small_spec(300, dim, type, bag_max == 1 ? 1 : 0, bag_max);
+        const Table table = Table::random(spec, test_seed() + dim, 1);
+        const TableView aligned = table.view();
+        std::vector<std::byte> shifted(aligned.bytes() + 64);
+        const std::size_t skew = 16 + (64 - reinterpret_cast<std::uintptr_t>(shifted.data()) % 64) % 64;
+        std::memcpy(shifted.data() + skew, aligned.data, aligned.bytes());
+        TableView view = aligned;
+        view.data = shifted.data() + skew;
+        const TableBatch tb = make_bags(spec, 60, "uniform", IndexType::kInt32, bag_max > 1, test_seed() + dim);
+        std::vector<float> out(60u * dim);
+        for (std::size_t above : {std::size_t{0}, std::numeric_limits<std::size_t>::max()}) {
+          KernelOptions opt;
+          opt.prefetch_distance = 4;
+          opt.prefetch_rows_above = above;
+          ResidentCopy copy;
+          TableView v = view;
+          if (is_resident(c.flow)) {
+            copy = ResidentCopy::make(view, {0, spec.rows}, view.bytes());
+            v = copy.view();
+          }
+          run_flow(c.flow, v, tb.view(), {0, 60}, {0, spec.rows}, {out.data(), dim}, opt, c.isa);
+          const CheckResult r =
+              check_pooled_lookup(view, tb.view(), {0, 60}, {0, spec.rows}, {out.data(), dim}, Pooling::kSum);
+          EXPECT_TRUE(r.ok()) << to_string(type) << " dim " << dim << " bags of up to " << bag_max
+                              << (above == 0 ? ", rows prefetched" : ", rows not prefetched") << ": ratio "
+                              << r.worst_ratio;
+        }
       }
     }
   }

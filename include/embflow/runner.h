@@ -18,7 +18,8 @@ struct RunnerOptions {
   // batch to the next, where the prefetch is pure overhead (measured: 1.7 -> 1.1 ns per look-up
   // for a 91 KiB table alone, bags of 20). A small table of a larger model is prefetched: the
   // other tables evict it between batches (criteo-kaggle batch 2048, one thread: 2-6% faster
-  // than without prefetch for its tables under 2 MiB). Default: the L2 size.
+  // than without prefetch for its tables under 2 MiB), but for the rows of tables of at most
+  // KernelOptions::prefetch_rows_above, which stay in L1 while served. Default: the L2 size.
   std::size_t prefetch_above_bytes = 2u << 20;
   BoundsPolicy bounds = BoundsPolicy::kError;
   Isa isa = Isa::kGeneric;                  // set from active_isa() by default_runner_options()

@@ -121,10 +121,12 @@ void run_command(const RunArgs& a) {
              human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
   fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
-  fmt::print("options:    resident budget {} per table, tile {}, prefetch {} into {}, streaming output stores above {}, bounds {}\n",
+  fmt::print("options:    resident budget {} per table, tile {}, prefetch {} into {} (rows of tables above {}), "
+             "streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
              prefetch_description(model, a.prefetch),
              a.prefetch_level == "auto" ? "L2 for narrow rows of large tables, else L1" : a.prefetch_level,
+             human_bytes(static_cast<double>(ropt.kernel.prefetch_rows_above)),
              human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
 
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);

@@ -131,9 +131,10 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   const std::size_t row_bytes = static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type);
   a.prefetch_distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes) : opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
+  const std::size_t rows_bytes = row_bytes * static_cast<std::size_t>(rows.size());
+  a.prefetch_rows = rows_bytes > opt.prefetch_rows_above;
   a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
-                  (opt.prefetch_level == PrefetchLevel::kAuto &&
-                   prefetch_rows_to_l2(row_bytes, row_bytes * static_cast<std::size_t>(rows.size())));
+                  (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, rows_bytes));
   if (one_tile) {
     // A range of one tile: bucketing its look-ups by tile would leave them in bag order, so the
     // tile is streamed in and its bags served in that order by the gather kernel, without the
@@ -141,7 +142,7 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
     // one's store (and every count did, before the counts were kept four ways): an 11 KiB
     // table, batch 512, bags 1-20, development VM: 40.6 us against 11 us.
     kernels::stream_in(table.row(rows.begin), static_cast<std::size_t>(rows.size()) * table.row_stride);
-    a.prefetch_distance = 0;
+    a.prefetch_rows = false;
   }
   return report(k.gather(a));
 }
