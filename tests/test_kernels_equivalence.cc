@@ -264,6 +264,83 @@ TEST_P(FlowEquivalence, TablesOffTheCacheLine) {
   }
 }
 
+// The gathers check a bag's indices all at once (vector compares, with a last vector that
+// overlaps the others) before pooling it: bags of 0 to 40 look-ups, each with one index outside
+// the item's rows at each position in turn (below them, above them, negative, or far past the
+// table), among indices inside, as int32 and int64. A row missed there would be added.
+TEST_P(FlowEquivalence, EveryIndexOfABagIsChecked) {
+  const Case c = GetParam();
+  const TableSpec spec = small_spec(200, 16);
+  const Table table = Table::random(spec, test_seed(), 1);
+  const RowRange rows{50, 150};
+  std::mt19937_64 rng(test_seed());
+  std::vector<std::int64_t> offsets{0}, indices;
+  for (int n = 0; n <= 40; ++n) {
+    for (int bad = -1; bad < n; ++bad) {  // -1: none outside
+      for (int k = 0; k < n; ++k) {
+        static constexpr std::int64_t kOutside[] = {49, 150, -1, std::int64_t{1} << 40, 0, 199};
+        indices.push_back(k == bad ? kOutside[(n + k) % 6] : rows.begin + static_cast<std::int64_t>(rng() % 100));
+      }
+      offsets.push_back(static_cast<std::int64_t>(indices.size()));
+    }
+  }
+  const std::int64_t nb = static_cast<std::int64_t>(offsets.size()) - 1;
+  for (IndexType it : {IndexType::kInt32, IndexType::kInt64}) {
+    std::vector<std::int64_t> idx = indices;
+    if (it == IndexType::kInt32) {
+      for (auto& i : idx) i = i == std::int64_t{1} << 40 ? std::numeric_limits<std::int32_t>::max() : i;
+    }
+    const TableBatch tb = TableBatch::from_vectors(offsets, idx, it);
+    std::vector<float> out(static_cast<std::size_t>(nb) * 16);
+    ResidentCopy copy;
+    TableView view = table.view();
+    if (is_resident(c.flow)) {
+      copy = ResidentCopy::make(view, rows, view.bytes());
+      view = copy.view();
+    }
+    // A bag at a time: after a bag with a row outside, the rest of a slice goes to the general loop.
+    std::int64_t served = 0, inside = 0;
+    for (std::int64_t b = 0; b < nb; ++b) {
+      served += run_flow(c.flow, view, tb.view(), {b, b + 1}, rows, {out.data(), 16}, KernelOptions{}, c.isa).served;
+    }
+    for (std::int64_t i : idx) inside += i >= rows.begin && i < rows.end;
+    EXPECT_EQ(served, inside);
+    const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, nb}, rows, {out.data(), 16}, Pooling::kSum);
+    EXPECT_TRUE(r.ok()) << (it == IndexType::kInt32 ? "int32" : "int64") << ": bag " << r.worst_bag << " ratio "
+                        << r.worst_ratio;
+  }
+}
+
+// 32-bit indices are compared in 32 bits where the item's rows end by 2^31: rows past that are
+// served by the general loop, and no int32 index reaches them.
+TEST_P(FlowEquivalence, RowsPast2To31) {
+  const Case c = GetParam();
+  if (is_resident(c.flow)) GTEST_SKIP() << "resident copies are views of their own";
+  const TableSpec spec = small_spec(100, 16);
+  const Table table = Table::random(spec, test_seed(), 1);
+  TableView view = table.view();
+  view.first_row = (std::int64_t{1} << 31) + 5;
+  const RowRange rows{view.first_row, view.end_row()};
+  std::vector<std::int64_t> offsets{0}, small, large;
+  for (int b = 0; b < 30; ++b) {
+    for (int k = 0; k < 20; ++k) {
+      const std::int64_t r = (b * 20 + k) % 100;
+      // Below the view; and negative ones that a 32-bit difference would take for the view's rows.
+      small.push_back(b % 2 ? r + 5 : std::numeric_limits<std::int32_t>::min() + 5 + r);
+      large.push_back(view.first_row + r);
+    }
+    offsets.push_back(static_cast<std::int64_t>(small.size()));
+  }
+  std::vector<float> out(30 * 16, NAN);
+  const TableBatch tb32 = TableBatch::from_vectors(offsets, small, IndexType::kInt32);
+  EXPECT_EQ(run_flow(c.flow, view, tb32.view(), {0, 30}, rows, {out.data(), 16}, KernelOptions{}, c.isa).served, 0);
+  for (float x : out) EXPECT_EQ(x, 0.0f);
+  const TableBatch tb64 = TableBatch::from_vectors(offsets, large, IndexType::kInt64);
+  EXPECT_EQ(run_flow(c.flow, view, tb64.view(), {0, 30}, rows, {out.data(), 16}, KernelOptions{}, c.isa).served, 600);
+  const CheckResult r = check_pooled_lookup(view, tb64.view(), {0, 30}, rows, {out.data(), 16}, Pooling::kSum);
+  EXPECT_TRUE(r.ok()) << "bag " << r.worst_bag << " ratio " << r.worst_ratio;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFlowsAllIsas, FlowEquivalence, ::testing::ValuesIn(all_cases()), case_name);
 
 TEST(Reference, MeetsItsOwnToleranceRule) {
