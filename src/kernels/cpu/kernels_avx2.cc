@@ -43,9 +43,9 @@ struct S {
     }
     if (n == 1) _mm_store_ss(p, x);
   }
-  // Whether every index of p[0, n) lies in [row0, row0 + rows) (LeanBags, in
-  // pool_kernels.inc): whole vectors and a last one that overlaps them, compared unsigned by flipping the
-  // sign bits; bags shorter than a vector one by one.
+  // Whether every index of p[0, n) lies in [row0, row0 + rows) (LeanBags, in pool_kernels.inc):
+  // whole vectors and a last one that overlaps them, compared unsigned by flipping the sign bits;
+  // bags shorter than a vector one by one.
   static bool indices_inside(const std::int64_t* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
     if (n < 4) return indices_inside_one_by_one(p, n, row0, rows);
     const __m256i sign = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
