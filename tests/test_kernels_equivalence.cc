@@ -264,10 +264,10 @@ TEST_P(FlowEquivalence, TablesOffTheCacheLine) {
   }
 }
 
-// The gathers check a bag's indices all at once (vector compares, with a last vector that
-// overlaps the others) before pooling it: bags of 0 to 40 look-ups, each with one index outside
-// the item's rows at each position in turn (below them, above them, negative, or far past the
-// table), among indices inside, as int32 and int64. A row missed there would be added.
+// Every index of a bag is checked against the item's rows: bags of 0 to 40 look-ups, each with
+// one index outside the item's rows at each position in turn (below them, above them, negative,
+// or far past the table), among indices inside, as int32 and int64. A row missed there would be
+// added. (A check of a bag's indices at once, by vector compares, was tried: docs/BENCHMARKS.md.)
 TEST_P(FlowEquivalence, EveryIndexOfABagIsChecked) {
   const Case c = GetParam();
   const TableSpec spec = small_spec(200, 16);
@@ -311,8 +311,8 @@ TEST_P(FlowEquivalence, EveryIndexOfABagIsChecked) {
   }
 }
 
-// 32-bit indices are compared in 32 bits where the item's rows end by 2^31: rows past that are
-// served by the general loop, and no int32 index reaches them.
+// A view whose rows start past 2^31: no int32 index reaches them, not even the negative ones
+// that a 32-bit difference would take for its rows.
 TEST_P(FlowEquivalence, RowsPast2To31) {
   const Case c = GetParam();
   if (is_resident(c.flow)) GTEST_SKIP() << "resident copies are views of their own";

@@ -43,41 +43,6 @@ struct S {
     }
     if (n == 1) _mm_store_ss(p, x);
   }
-  // Whether every index of p[0, n) lies in [row0, row0 + rows) (LeanBags, in pool_kernels.inc):
-  // whole vectors and a last one that overlaps them, compared unsigned by flipping the sign bits;
-  // bags shorter than a vector one by one.
-  static bool indices_inside(const std::int64_t* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
-    if (n < 4) return indices_inside_one_by_one(p, n, row0, rows);
-    const __m256i sign = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
-    const __m256i lo = _mm256_set1_epi64x(row0);
-    const __m256i hi = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(rows)), sign);
-    const auto inside = [&](const std::int64_t* q) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-      return _mm256_cmpgt_epi64(hi, _mm256_xor_si256(_mm256_sub_epi64(x, lo), sign));
-    };
-    __m256i all = inside(p + n - 4);
-    for (std::int64_t k = 0; k + 4 <= n; k += 4) all = _mm256_and_si256(all, inside(p + k));
-    return _mm256_movemask_epi8(all) == -1;
-  }
-  static bool indices_inside(const std::int32_t* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
-    if (n < 8) return indices_inside_one_by_one(p, n, row0, rows);
-    const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-    const __m256i lo = _mm256_set1_epi32(static_cast<int>(row0));
-    const __m256i hi = _mm256_xor_si256(_mm256_set1_epi32(static_cast<int>(rows)), sign);
-    const auto inside = [&](const std::int32_t* q) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-      return _mm256_cmpgt_epi32(hi, _mm256_xor_si256(_mm256_sub_epi32(x, lo), sign));
-    };
-    __m256i all = inside(p + n - 8);
-    for (std::int64_t k = 0; k + 8 <= n; k += 8) all = _mm256_and_si256(all, inside(p + k));
-    return _mm256_movemask_epi8(all) == -1;
-  }
-  template <class Idx>
-  static bool indices_inside_one_by_one(const Idx* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
-    bool ok = true;
-    for (std::int64_t k = 0; k < n; ++k) ok &= static_cast<std::uint64_t>(p[k] - row0) < rows;
-    return ok;
-  }
 };
 
 #include "kernels/cpu/pool_kernels.inc"

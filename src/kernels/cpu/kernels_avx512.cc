@@ -46,34 +46,6 @@ struct S {
     if (n > 12) return _mm256_mask_storeu_ps(p + 8, static_cast<__mmask8>(mask(n - 8)), _mm512_extractf32x8_ps(v, 1));
     _mm_mask_storeu_ps(p + 8, static_cast<__mmask8>(mask(n - 8)), _mm512_extractf32x4_ps(v, 2));
   }
-  // Whether every index of p[0, n) lies in [row0, row0 + rows) (LeanBags, in pool_kernels.inc):
-  // masked below a vector, else whole vectors and a last one that overlaps them.
-  static bool indices_inside(const std::int64_t* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
-    const __m512i lo = _mm512_set1_epi64(row0), hi = _mm512_set1_epi64(static_cast<long long>(rows));
-    const auto outside = [&](__mmask8 m, __m512i x) {
-      return _mm512_mask_cmpge_epu64_mask(m, _mm512_sub_epi64(x, lo), hi);
-    };
-    if (n < 8) {
-      const auto m = static_cast<__mmask8>((1u << n) - 1);
-      return outside(m, _mm512_maskz_loadu_epi64(m, p)) == 0;
-    }
-    __mmask8 bad = outside(0xff, _mm512_loadu_si512(p + n - 8));
-    for (std::int64_t k = 0; k + 8 <= n; k += 8) bad |= outside(0xff, _mm512_loadu_si512(p + k));
-    return bad == 0;
-  }
-  static bool indices_inside(const std::int32_t* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
-    const __m512i lo = _mm512_set1_epi32(static_cast<int>(row0)), hi = _mm512_set1_epi32(static_cast<int>(rows));
-    const auto outside = [&](__mmask16 m, __m512i x) {
-      return _mm512_mask_cmpge_epu32_mask(m, _mm512_sub_epi32(x, lo), hi);
-    };
-    if (n < 16) {
-      const __mmask16 m = mask(static_cast<int>(n));
-      return outside(m, _mm512_maskz_loadu_epi32(m, p)) == 0;
-    }
-    __mmask16 bad = outside(0xffff, _mm512_loadu_si512(p + n - 16));
-    for (std::int64_t k = 0; k + 16 <= n; k += 16) bad |= outside(0xffff, _mm512_loadu_si512(p + k));
-    return bad == 0;
-  }
 };
 
 #include "kernels/cpu/pool_kernels.inc"

@@ -47,13 +47,6 @@ struct S {
   static void store_n(float* p, V x, int n) {
     for (int i = 0; i < n; ++i) p[i] = x.v[i];
   }
-  // Whether every index of p[0, n) lies in [row0, row0 + rows) (LeanBags, in pool_kernels.inc).
-  template <class Idx>
-  static bool indices_inside(const Idx* p, std::int64_t n, std::int64_t row0, std::uint64_t rows) {
-    bool ok = true;
-    for (std::int64_t k = 0; k < n; ++k) ok &= static_cast<std::uint64_t>(p[k] - row0) < rows;
-    return ok;
-  }
 };
 
 #include "kernels/cpu/pool_kernels.inc"
