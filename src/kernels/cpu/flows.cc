@@ -132,7 +132,7 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   a.prefetch_distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes) : opt.prefetch_distance;
   a.prefetch_end = bags.num_indices;
   const std::size_t rows_bytes = row_bytes * static_cast<std::size_t>(rows.size());
-  a.prefetch_rows = rows_bytes > opt.prefetch_rows_above;
+  a.prefetch_rows = a.prefetch_distance > 0 && rows_bytes > opt.prefetch_rows_above;
   a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
                   (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, rows_bytes));
   if (one_tile) {

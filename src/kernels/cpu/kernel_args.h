@@ -29,7 +29,7 @@ struct GatherArgs {
   bool accumulate;
   bool stream_out;           // non-temporal stores of full, 64-byte aligned output vectors
   int prefetch_distance;     // look-ups ahead, 0: none
-  bool prefetch_rows;        // rows prefetched at all (output rows are wherever prefetch_distance > 0)
+  bool prefetch_rows;        // rows prefetched at all (only where prefetch_distance > 0, as output rows)
   bool prefetch_l2;          // rows prefetched into L2 only (else into L1)
   std::int64_t prefetch_end;  // prefetch no index position at or past this (the batch's end)
 };
