@@ -54,6 +54,14 @@ class FlowEquivalence : public ::testing::TestWithParam<Case> {
     if (!ok) GTEST_SKIP() << "this CPU does not run " << to_string(GetParam().isa);
   }
 
+  // The view the case's flow reads `rows` of `table` from: the table itself, or for the resident
+  // flows a copy of those rows made into `copy`.
+  static TableView flow_view(const TableView& table, RowRange rows, ResidentCopy& copy) {
+    if (!is_resident(GetParam().flow)) return table;
+    copy = ResidentCopy::make(table, rows, table.bytes());
+    return copy.view();
+  }
+
   // Runs the flow on [slice] x [rows] (split into `parts` row ranges accumulated together) and
   // checks the output against exact arithmetic, the sentinels and the untouched bags.
   void run_and_check(const Table& table, const TableBatch& tb, Pooling pooling, BagRange slice, RowRange rows,
@@ -76,11 +84,7 @@ class FlowEquivalence : public ::testing::TestWithParam<Case> {
       const RowRange part{rows.begin + rows.size() * p / parts, rows.begin + rows.size() * (p + 1) / parts};
       opt.accumulate = p > 0;
       ResidentCopy copy;
-      TableView view = table.view();
-      if (is_resident(c.flow)) {
-        copy = ResidentCopy::make(view, part, view.bytes());
-        view = copy.view();
-      }
+      const TableView view = flow_view(table.view(), part, copy);
       run_flow(c.flow, view, bags, slice, part, {out.data(), stride}, opt, c.isa);
     }
     const CheckResult r =
@@ -211,11 +215,7 @@ TEST_P(FlowEquivalence, StreamedOutputStoresMatch) {
         opt.pooling = pooling;
         opt.stream_output = true;
         ResidentCopy copy;
-        TableView view = table.view();
-        if (is_resident(c.flow)) {
-          copy = ResidentCopy::make(view, {0, spec.rows}, view.bytes());
-          view = copy.view();
-        }
+        const TableView view = flow_view(table.view(), {0, spec.rows}, copy);
         run_flow(c.flow, view, tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, opt, c.isa);
         const CheckResult r = check_pooled_lookup(table.view(), tb.view(), {0, 50}, {0, spec.rows}, {o, stride}, pooling);
         EXPECT_TRUE(r.ok()) << "dim " << dim << " bags of up to " << bag_max << " ratio " << r.worst_ratio;
@@ -247,11 +247,7 @@ TEST_P(FlowEquivalence, TablesOffTheCacheLine) {
           opt.prefetch_distance = 4;
           opt.prefetch_rows_above = above;
           ResidentCopy copy;
-          TableView v = view;
-          if (is_resident(c.flow)) {
-            copy = ResidentCopy::make(view, {0, spec.rows}, view.bytes());
-            v = copy.view();
-          }
+          const TableView v = flow_view(view, {0, spec.rows}, copy);
           run_flow(c.flow, v, tb.view(), {0, 60}, {0, spec.rows}, {out.data(), dim}, opt, c.isa);
           const CheckResult r =
               check_pooled_lookup(view, tb.view(), {0, 60}, {0, spec.rows}, {out.data(), dim}, Pooling::kSum);
@@ -293,11 +289,7 @@ TEST_P(FlowEquivalence, EveryIndexOfABagIsChecked) {
     const TableBatch tb = TableBatch::from_vectors(offsets, idx, it);
     std::vector<float> out(static_cast<std::size_t>(nb) * 16);
     ResidentCopy copy;
-    TableView view = table.view();
-    if (is_resident(c.flow)) {
-      copy = ResidentCopy::make(view, rows, view.bytes());
-      view = copy.view();
-    }
+    const TableView view = flow_view(table.view(), rows, copy);
     // A bag at a time: after a bag with a row outside, the rest of a slice goes to the general loop.
     std::int64_t served = 0, inside = 0;
     for (std::int64_t b = 0; b < nb; ++b) {
