@@ -187,15 +187,23 @@ TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 10}, {out.data(), 4}, opt), InvalidInput);
 }
 
-// Rows go to L2 by default only where they are narrow and the table far beyond L2 (kernels.h).
-TEST(Validation, PrefetchLevelIsL2ForNarrowRowsOfLargeTables) {
-  constexpr std::size_t MiB = std::size_t{1} << 20;
-  EXPECT_TRUE(prefetch_rows_to_l2(64, 16 * MiB));
-  EXPECT_TRUE(prefetch_rows_to_l2(128, 1024 * MiB));
-  EXPECT_FALSE(prefetch_rows_to_l2(64, 4 * MiB));
-  EXPECT_FALSE(prefetch_rows_to_l2(256, 64 * MiB));
-  EXPECT_TRUE(prefetch_rows_to_l2(256, 512 * MiB));
-  EXPECT_FALSE(prefetch_rows_to_l2(512, 4096 * MiB));
+// Rows go to L2 by default from a range size that depends on the row width and the vendor's
+// rule (kernels.h); this CPU runs one of the two.
+TEST(Validation, PrefetchLevelIsL2FromARangeSizeByRowWidthAndVendor) {
+  constexpr std::size_t KiB = std::size_t{1} << 10, MiB = KiB << 10;
+  const auto intel = L2PrefetchRule::kIntel, amd = L2PrefetchRule::kAmd;
+  EXPECT_EQ(l2_prefetch_from_bytes(64, intel), 16 * MiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(128, intel), 16 * MiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(256, intel), 512 * MiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(512, intel), SIZE_MAX);
+  EXPECT_EQ(l2_prefetch_from_bytes(32, amd), 128 * KiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(64, amd), 128 * KiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(100, amd), 512 * KiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(256, amd), MiB);
+  EXPECT_EQ(l2_prefetch_from_bytes(4096, amd), 4 * MiB);
+  const std::size_t from = l2_prefetch_from_bytes(64, this_cpu_l2_prefetch_rule());
+  EXPECT_TRUE(prefetch_rows_to_l2(64, from));
+  EXPECT_FALSE(prefetch_rows_to_l2(64, from - 1));
   EXPECT_EQ(parse_prefetch_level("auto"), PrefetchLevel::kAuto);
   EXPECT_EQ(parse_prefetch_level("l2"), PrefetchLevel::kL2);
   EXPECT_EQ(parse_prefetch_level("L1"), PrefetchLevel::kL1);

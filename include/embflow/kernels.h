@@ -77,13 +77,24 @@ int auto_prefetch_distance(std::size_t row_bytes);
 
 // Which cache the gather flows prefetch rows into. A prefetch into L1 holds one of the core's few
 // line-fill buffers for the whole miss; one into L2 does not, so more misses fly at once, and the
-// load then finds its row one level further away. Auto (`prefetch_rows_to_l2`): L2 for narrow
-// rows of tables far beyond L2, where the misses are long and many. One core of the development
-// VM, one table, batch 2048: 64 MiB of 64 and 128-byte rows 1.42-1.71x faster, 1 GiB of 128 and
-// 256-byte rows 1.28-1.61x; but 8-64 MiB of 256-byte rows and 512-byte rows of any size
-// 0.72-0.91x, their lines then each an L2 hit away (docs/BENCHMARKS.md).
+// load then finds its row one level further away. Auto: L2 from a row range of
+// `l2_prefetch_from_bytes` on, by row width, with thresholds measured per vendor, because the two
+// machines measured disagree (docs/BENCHMARKS.md, "Prefetching rows into L2"):
+// - Intel (Sapphire Rapids guest, one table alone, batch 2048): 64 MiB of 64 and 128-byte rows
+//   1.42-1.71x faster into L2, 1 GiB of 128 and 256-byte rows 1.28-1.61x; but 8-64 MiB of
+//   256-byte rows and 512-byte rows of any size 0.72-0.91x, their lines then each an L2 hit away.
+//   Used for every CPU that is not AMD.
+// - AMD (Zen 4 guest, tables beside two DRAM-sized ones, as in a model, batch 2048): L2 is faster
+//   for every width once the range is past what the core keeps of it between batches: 64-byte
+//   rows from 128 KiB (0.84-0.93x the time; 0.45-0.5x at 2-32 MiB), 128-byte from 512 KiB,
+//   256-byte from 1 MiB, wider from 4 MiB (0.72-0.90x; 0.57-0.6x at 64-512 MiB).
 enum class PrefetchLevel { kAuto, kL1, kL2 };
-bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t table_bytes);
+enum class L2PrefetchRule { kIntel, kAmd };
+L2PrefetchRule this_cpu_l2_prefetch_rule();
+// Row-range bytes from which rows of `row_bytes` are prefetched into L2 (SIZE_MAX: never).
+std::size_t l2_prefetch_from_bytes(std::size_t row_bytes, L2PrefetchRule rule);
+// Auto on this CPU.
+bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes);
 PrefetchLevel parse_prefetch_level(const std::string& s);
 
 // The gather flows prefetch no rows of a row range of at most this many bytes (the output rows

@@ -1,8 +1,10 @@
 // run_flow: argument checks shared by every flow, then the flow's kernel.
 #include <algorithm>
+#include <cstdint>
 
 #include <fmt/format.h>
 
+#include "core/cpu_features.h"
 #include "embflow/error.h"
 #include "embflow/kernels.h"
 #include "kernels/cpu/dispatch.h"
@@ -44,10 +46,21 @@ int auto_prefetch_distance(std::size_t row_bytes) {
   return std::clamp(96 / lines, 8, 48);
 }
 
-bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t table_bytes) {
-  constexpr std::size_t MiB = std::size_t{1} << 20;
-  if (row_bytes <= 128) return table_bytes >= 16 * MiB;
-  return row_bytes <= 256 && table_bytes >= 512 * MiB;
+L2PrefetchRule this_cpu_l2_prefetch_rule() {
+  static const L2PrefetchRule rule = cpu_is_amd() ? L2PrefetchRule::kAmd : L2PrefetchRule::kIntel;
+  return rule;
+}
+
+std::size_t l2_prefetch_from_bytes(std::size_t row_bytes, L2PrefetchRule rule) {
+  constexpr std::size_t KiB = std::size_t{1} << 10, MiB = KiB << 10;
+  if (rule == L2PrefetchRule::kAmd) {
+    return row_bytes <= 64 ? 128 * KiB : row_bytes <= 128 ? 512 * KiB : row_bytes <= 256 ? MiB : 4 * MiB;
+  }
+  return row_bytes <= 128 ? 16 * MiB : row_bytes <= 256 ? 512 * MiB : SIZE_MAX;
+}
+
+bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes) {
+  return range_bytes >= l2_prefetch_from_bytes(row_bytes, this_cpu_l2_prefetch_rule());
 }
 
 PrefetchLevel parse_prefetch_level(const std::string& s) {
