@@ -35,8 +35,9 @@ struct RooflinePoint {
   double gather_rows_per_s = 0;  // best rate of a prefetched gather of uniform random rows
   double scan_bytes_per_s = 0;   // one sequential pass over the table
 };
-// The gather figure is the best over prefetch distances {16, 32, 64, 128} of the gather kernel on bags
-// of 32 uniform random rows (so per-bag work is negligible), fresh rows for every repetition; the scan figure is the best of 3
+// The gather figure is the best over prefetch distances {16, 32, 64, 128} and prefetch levels
+// (L1, L2) of the gather kernel on bags of 32 uniform random rows (so per-bag work is
+// negligible), fresh rows for every repetition; the scan figure is the best of 3
 // passes summing every 64-bit word of the table. With cores > 1, that many threads pinned to
 // cores 0..cores-1 do the same at once (the scan split between them) and the rates are theirs
 // together: the machine's roofline for a batch spread over those cores, which on a shared

@@ -56,38 +56,42 @@ int warm_until_stable(const std::function<double()>& once, int max_blocks) {
 namespace {
 
 // One thread's share of a roofline measurement: kRuns timed gathers of fresh random rows (run r
-// with prefetch distance kDistances[r / kReps]) and kScans timed passes over its slice of the
-// table. measure_roofline lines the threads up before each step, so that with several threads
-// every step measures them all at once.
+// with prefetch distance kDistances[r / kReps % 4], into L1 for the first half of the runs and
+// into L2 for the second: the best of both, whichever the gathers' own rule picks for this table)
+// and kScans timed passes over its slice of the table. measure_roofline lines the threads up
+// before each step, so that with several threads every step measures them all at once.
 class RooflineProbe {
  public:
   static constexpr int kDistances[] = {16, 32, 64, 128};
+  static constexpr PrefetchLevel kLevels[] = {PrefetchLevel::kL1, PrefetchLevel::kL2};
   static constexpr int kReps = 3;
-  static constexpr int kRuns = static_cast<int>(std::size(kDistances)) * kReps;
+  static constexpr int kPerLevel = static_cast<int>(std::size(kDistances)) * kReps;
+  static constexpr int kRuns = kPerLevel * static_cast<int>(std::size(kLevels));
   static constexpr int kScans = 3;
   static constexpr std::int64_t kBag = 32;
   static constexpr std::int64_t kLookups = 1 << 17;
 
   RooflineProbe(const TableView& table, std::uint64_t seed, std::size_t scan_begin, std::size_t scan_end)
-      : table_(table), scan_begin_(scan_begin), scan_end_(scan_end),
+      : table_(table), scan_begin_(scan_begin), scan_end_(scan_end), rng_(seed),
         offsets_(static_cast<std::size_t>(kLookups / kBag) + 1),
-        indices_(static_cast<std::size_t>(kLookups) * kRuns),
+        indices_(static_cast<std::size_t>(kLookups)),
         out_(static_cast<std::size_t>(kLookups / kBag * table.dim)) {
-    // Fresh rows for every repetition: a repeated index set would be served from cache.
-    Rng rng(seed);
-    for (auto& i : indices_) i = table.first_row + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(table.rows)));
     for (std::size_t b = 0; b < offsets_.size(); ++b) offsets_[b] = static_cast<std::int64_t>(b) * kBag;
   }
 
   double gather(int run, Isa isa) {
+    // Fresh rows for every run (drawn before the clock starts): a repeated index set would be
+    // served from cache.
+    for (auto& i : indices_) i = table_.first_row + static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(table_.rows)));
     BagsView v;
     v.index_type = IndexType::kInt64;
     v.offsets = offsets_.data();
     v.num_bags = kLookups / kBag;
     v.num_indices = kLookups;
-    v.indices = indices_.data() + static_cast<std::size_t>(run) * kLookups;
+    v.indices = indices_.data();
     KernelOptions opt;
-    opt.prefetch_distance = kDistances[run / kReps];
+    opt.prefetch_distance = kDistances[run % kPerLevel / kReps];
+    opt.prefetch_level = kLevels[run / kPerLevel];
     const double t0 = now();
     run_flow(Flow::kGather, table_, v, {0, v.num_bags}, {table_.first_row, table_.end_row()}, {out_.data(), table_.dim},
              opt, isa);
@@ -109,6 +113,7 @@ class RooflineProbe {
  private:
   const TableView& table_;
   std::size_t scan_begin_, scan_end_;
+  Rng rng_;
   std::vector<std::int64_t> offsets_, indices_;
   std::vector<float> out_;
   volatile std::uint64_t sink_ = 0;
