@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <cstdint>
+#include <fstream>
 #include <span>
 
 #include <fmt/format.h>

@@ -56,8 +56,8 @@ int warm_until_stable(const std::function<double()>& once, int max_blocks) {
 namespace {
 
 // One thread's share of a roofline measurement: kRuns timed gathers of fresh random rows (run r
-// with prefetch distance kDistances[r / kReps % 4], into L1 for the first half of the runs and
-// into L2 for the second: the best of both, whichever the gathers' own rule picks for this table)
+// with prefetch distance kDistances[r % kPerLevel / kReps], into L1 for the first kPerLevel runs
+// and into L2 for the rest: the best of both, whichever the gathers' own rule picks for the table)
 // and kScans timed passes over its slice of the table. measure_roofline lines the threads up
 // before each step, so that with several threads every step measures them all at once.
 class RooflineProbe {
