@@ -315,6 +315,49 @@ TEST(CostModel, BagsCostMoreInAnOutputOfAPowerOfTwoStride) {
   EXPECT_NEAR(with - CostModel(flat).predict(plan, sixteen, samples).item_seconds[0][0], 512 * 10e-9, 1e-12);
 }
 
+// Two cores writing neighbouring columns of the same output rows pay the shared-output price per
+// bag in full when each runs only that item (the calibration's probe), in proportion to the
+// other item's share of its core's time when the cores have other work, and not at all for
+// different bags (a batch split) or far-apart columns.
+TEST(CostModel, NeighbouringColumnsFromTwoCoresCostWhileBothWriteThem) {
+  MachineProfile prof = server();
+  prof.shared_output_bag_seconds = 10e-9;
+  MachineProfile none = prof;
+  none.shared_output_bag_seconds = 0;
+  const CostModel cost(prof), free(none);
+  const TableSpec t = testing::small_spec(1000, 16, RowType::kFp32, 1, 1);
+  const ModelSpec model{"eight", std::vector<TableSpec>(8, t), {}};  // 64-byte columns: blocks of two
+  WorkloadOptions w;
+  w.batch_size = 512;
+  const auto samples = sample_statistics(model, generate_batch(model, w));
+  const BagRange all{0, w.batch_size};
+  const RowRange rows{0, t.rows};
+  auto extra = [&](const Plan& plan, std::size_t worker, std::size_t item) {
+    return cost.predict(plan, model, samples).item_seconds[worker][item] -
+           free.predict(plan, model, samples).item_seconds[worker][item];
+  };
+  Plan plan = planner::single_core_plan(model, w.batch_size, std::vector<Flow>(8, Flow::kGather));
+  plan.cores = {0, 1};
+  // Tables 0 and 1 share a 128-byte block; each core runs one of them only.
+  plan.items = {{{0, Flow::kGather, all, rows}}, {{1, Flow::kGather, all, rows}}};
+  EXPECT_NEAR(extra(plan, 0, 0), 512 * 10e-9, 1e-12);
+  EXPECT_NEAR(extra(plan, 1, 0), 512 * 10e-9, 1e-12);
+  // Tables 0 and 2 do not share one.
+  plan.items = {{{0, Flow::kGather, all, rows}}, {{2, Flow::kGather, all, rows}}};
+  EXPECT_DOUBLE_EQ(extra(plan, 0, 0), 0.0);
+  // Table 1 is a quarter of core 1's work (three more like it): table 0 pays a quarter.
+  plan.items = {{{0, Flow::kGather, all, rows}},
+                {{1, Flow::kGather, all, rows}, {3, Flow::kGather, all, rows}, {5, Flow::kGather, all, rows}, {7, Flow::kGather, all, rows}}};
+  const PlanPrediction base = free.predict(plan, model, samples);
+  const double share = base.item_seconds[1][0] / base.worker_seconds[1];
+  EXPECT_NEAR(share, 0.25, 0.05);
+  EXPECT_NEAR(extra(plan, 0, 0), share * 512 * 10e-9, 1e-12);
+  EXPECT_NEAR(extra(plan, 1, 0), 512 * 10e-9, 1e-12);  // table 0 is all of core 0's work
+  // The same table split by batch: no bag written from both cores.
+  plan.items = {{{0, Flow::kGather, {0, 256}, rows}}, {{1, Flow::kGather, {256, 512}, rows}}};
+  EXPECT_DOUBLE_EQ(extra(plan, 0, 0), 0.0);
+}
+
 // The runtime's rule (runner.h) and the cost model's use of it: a streamed column's bags are
 // priced by the streamed curve, and its output takes no room in the caches.
 TEST(CostModel, StreamedOutputColumnsArePricedApart) {

@@ -98,8 +98,11 @@ struct CoreContext {
 // The 128-byte blocks of an output row that table t's column covers: [first, last].
 std::pair<std::int64_t, std::int64_t> output_blocks(const ModelSpec& model, int table);
 // Per item of the plan ([worker][item]): how many of its bags write output blocks that an item on
-// another worker writes for the same bags. Row-range items write private partial sums: 0.
-std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model);
+// another worker writes for the same bags, each such bag weighted by `concurrent[w][i]` of the
+// other item (the share of its worker's time it takes: the chance that the two write at once;
+// empty: 1). Row-range items write private partial sums: 0.
+std::vector<std::vector<double>> shared_output_bags(const Plan& plan, const ModelSpec& model,
+                                                    const std::vector<std::vector<double>>& concurrent = {});
 
 // Bytes of one sample's output row (float32 x the sum of dims): the output's row stride.
 double output_row_bytes(const ModelSpec& model);
