@@ -194,20 +194,26 @@ class AsymmetricPlanner {
     std::vector<std::size_t> room(static_cast<std::size_t>(o_.cores), budget_);
     double dram = cost_.output_dram_seconds(output_bytes_), partial = 0;
     // Who writes each 128-byte output block so far, for which bags: a part beside another core's
-    // writes of the same rows pays the shared-output cost, and so does that core (once).
+    // writes of the same rows pays the shared-output cost, and so does that core (once), each
+    // weighted by the other part's share of a core's time, as CostModel::predict weighs them
+    // (the load a core ends with is not known yet: the mean is).
     struct Writer {
       std::size_t core;
       BagRange bags;
       bool charged;
+      double share;
     };
     std::map<std::int64_t, std::vector<Writer>> writers;
     const double penalty = cost_.profile().shared_output_bag_seconds;
+    double mean_load = 0;
+    for (const Part* p : all) mean_load += p->best() / static_cast<double>(o_.cores);
+    auto share_of = [&](const Part& p) { return mean_load > 0 ? std::min(1.0, p.best() / mean_load) : 1.0; };
     auto shared_on = [&](const Part& p, std::size_t c) {
       double most = 0;
       if (p.partial_floats > 0 || penalty == 0) return most;
       for (std::int64_t b = blocks_[p.table].first; b <= blocks_[p.table].second; ++b) {
         for (const Writer& o : writers[b]) {
-          if (o.core != c) most = std::max(most, overlap(o.bags, p.bags));
+          if (o.core != c) most = std::max(most, o.share * overlap(o.bags, p.bags));
         }
       }
       return most;
@@ -231,11 +237,11 @@ class AsymmetricPlanner {
         for (std::int64_t b = blocks_[p->table].first; b <= blocks_[p->table].second; ++b) {
           for (Writer& o : writers[b]) {
             if (o.core != core && !o.charged && overlap(o.bags, p->bags) > 0) {
-              pk.load[o.core] += penalty * overlap(o.bags, p->bags);
+              pk.load[o.core] += penalty * share_of(*p) * overlap(o.bags, p->bags);
               o.charged = true;
             }
           }
-          writers[b].push_back({core, p->bags, true});
+          writers[b].push_back({core, p->bags, true, share_of(*p)});
         }
       }
     }
