@@ -201,6 +201,12 @@ TEST(Validation, PrefetchLevelIsL2FromARangeSizeByRowWidthAndVendor) {
   EXPECT_EQ(l2_prefetch_from_bytes(100, amd), 512 * KiB);
   EXPECT_EQ(l2_prefetch_from_bytes(256, amd), MiB);
   EXPECT_EQ(l2_prefetch_from_bytes(4096, amd), 4 * MiB);
+  EXPECT_EQ(describe_l2_prefetch_rule(intel),
+            "L2 for rows of up to 128 bytes from 16.0 MiB, up to 256 bytes from 512.0 MiB of the table, else L1 "
+            "(Intel rule)");
+  EXPECT_EQ(describe_l2_prefetch_rule(amd),
+            "L2 for rows of up to 64 bytes from 128.0 KiB, up to 128 bytes from 512.0 KiB, up to 256 bytes from "
+            "1.0 MiB, wider from 4.0 MiB of the table, else L1 (AMD rule)");
   const std::size_t from = l2_prefetch_from_bytes(64, this_cpu_l2_prefetch_rule());
   EXPECT_TRUE(prefetch_rows_to_l2(64, from));
   EXPECT_FALSE(prefetch_rows_to_l2(64, from - 1));

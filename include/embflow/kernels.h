@@ -95,6 +95,9 @@ L2PrefetchRule this_cpu_l2_prefetch_rule();
 std::size_t l2_prefetch_from_bytes(std::size_t row_bytes, L2PrefetchRule rule);
 // Auto on this CPU.
 bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes);
+// "L2 for rows of up to 128 bytes from 16.0 MiB of the table, up to 256 bytes from 512.0 MiB,
+// else L1 (Intel rule)".
+std::string describe_l2_prefetch_rule(L2PrefetchRule rule);
 PrefetchLevel parse_prefetch_level(const std::string& s);
 
 // The gather flows prefetch no rows of a row range of at most this many bytes (the output rows

@@ -18,6 +18,7 @@ void print_info() {
   std::string isas;
   for (Isa i : supported_isas()) isas += fmt::format("{} ", to_string(i));
   fmt::print("ISA:        {} (supported: {}; override with EMBFLOW_ISA)\n", to_string(active_isa()), isas);
+  fmt::print("prefetch:   rows into {}\n", describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()));
 }
 }  // namespace
 

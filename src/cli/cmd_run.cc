@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdint>
 #include <fstream>
 #include <span>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -73,24 +71,6 @@ std::string prefetch_description(const ModelSpec& model, int prefetch) {
   return lo == hi ? fmt::format("{} (by row width)", lo) : fmt::format("{}-{} (by row width)", lo, hi);
 }
 
-// This CPU's auto prefetch level (kernels.h), e.g. "L2 for rows of up to 128 bytes from 16.0 MiB
-// of the table, up to 256 bytes from 512.0 MiB, else L1 (Intel rule)".
-std::string auto_prefetch_level_description() {
-  const L2PrefetchRule rule = this_cpu_l2_prefetch_rule();
-  constexpr std::size_t kWidths[] = {64, 128, 256, 512};  // 512: every wider row too
-  std::vector<std::string> parts;
-  for (std::size_t i = 0; i < std::size(kWidths); ++i) {
-    const std::size_t from = l2_prefetch_from_bytes(kWidths[i], rule);
-    const bool last = i + 1 == std::size(kWidths);
-    if (from == SIZE_MAX || (!last && from == l2_prefetch_from_bytes(kWidths[i + 1], rule))) continue;
-    parts.push_back(fmt::format("{} from {}", last ? std::string("wider") : fmt::format("up to {} bytes", kWidths[i]),
-                                human_bytes(static_cast<double>(from))));
-  }
-  if (parts.empty()) return "L1";
-  return fmt::format("L2 for rows of {} of the table, else L1 ({} rule)", fmt::join(parts, ", "),
-                     rule == L2PrefetchRule::kAmd ? "AMD" : "Intel");
-}
-
 // The strategies to run: "all" = the four flows plus the best flow per table; or a comma list of
 // flows, "best" and "table-flows" (one flow per table, from --table-flows).
 std::vector<std::string> strategy_names(const std::string& s) {
@@ -145,7 +125,7 @@ void run_command(const RunArgs& a) {
              "streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
              prefetch_description(model, a.prefetch),
-             a.prefetch_level == "auto" ? auto_prefetch_level_description() : a.prefetch_level,
+             a.prefetch_level == "auto" ? describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()) : a.prefetch_level,
              human_bytes(static_cast<double>(ropt.kernel.prefetch_rows_above)),
              human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
 
@@ -393,7 +373,7 @@ void register_run(CLI::App& app) {
                   "12 for 512)")
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--prefetch-level", args->prefetch_level,
-                  "where the gathers prefetch rows: auto (" + auto_prefetch_level_description() + ") | l1 | l2")
+                  "where the gathers prefetch rows: auto (" + describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()) + ") | l1 | l2")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "l1", "l2"}));
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();

@@ -1,10 +1,14 @@
 // run_flow: argument checks shared by every flow, then the flow's kernel.
 #include <algorithm>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/cpu_features.h"
+#include "core/format.h"
 #include "embflow/error.h"
 #include "embflow/kernels.h"
 #include "kernels/cpu/dispatch.h"
@@ -57,6 +61,21 @@ std::size_t l2_prefetch_from_bytes(std::size_t row_bytes, L2PrefetchRule rule) {
     return row_bytes <= 64 ? 128 * KiB : row_bytes <= 128 ? 512 * KiB : row_bytes <= 256 ? MiB : 4 * MiB;
   }
   return row_bytes <= 128 ? 16 * MiB : row_bytes <= 256 ? 512 * MiB : SIZE_MAX;
+}
+
+std::string describe_l2_prefetch_rule(L2PrefetchRule rule) {
+  constexpr std::size_t kWidths[] = {64, 128, 256, 512};  // 512: every wider row too
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < std::size(kWidths); ++i) {
+    const std::size_t from = l2_prefetch_from_bytes(kWidths[i], rule);
+    const bool last = i + 1 == std::size(kWidths);
+    if (from == SIZE_MAX || (!last && from == l2_prefetch_from_bytes(kWidths[i + 1], rule))) continue;
+    parts.push_back(fmt::format("{} from {}", last ? std::string("wider") : fmt::format("up to {} bytes", kWidths[i]),
+                                human_bytes(static_cast<double>(from))));
+  }
+  if (parts.empty()) return "L1";
+  return fmt::format("L2 for rows of {} of the table, else L1 ({} rule)", fmt::join(parts, ", "),
+                     rule == L2PrefetchRule::kAmd ? "AMD" : "Intel");
 }
 
 bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes) {
