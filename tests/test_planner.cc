@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "embflow/calibrate.h"
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
@@ -551,6 +552,29 @@ TEST(CostModel, RepeatsMissACacheAsTheWorkingSetGrows) {
   const double fp = even.distinct * 64;
   EXPECT_NEAR(per_repeat(even), std::max(prof.hit_gather.at(64, fp), prof.miss_gather.at(64, fp)),
               0.02 * prof.miss_gather.at(64, fp));
+}
+
+// `calibrate --validate --against`: several profiles judged on one set of measurements, so that
+// a machine whose speed drifts between runs cannot favour one of them.
+TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
+  MachineProfile slow = server();
+  slow.item_seconds += 1e-3;  // every item a millisecond slower
+  const CostModel base(server()), slower(slow);
+  CalibrateOptions o;
+  o.quick = true;
+  o.rounds = 2;
+  o.arena_bytes = 8 << 20;
+  const std::vector<ValidationReport> r = validate_cost_models({&base, &slower}, o);
+  ASSERT_EQ(r.size(), 2u);
+  ASSERT_EQ(r[0].cases.size(), r[1].cases.size());
+  ASSERT_FALSE(r[0].cases.empty());
+  for (std::size_t i = 0; i < r[0].cases.size(); ++i) {
+    EXPECT_EQ(r[0].cases[i].table, r[1].cases[i].table);
+    EXPECT_EQ(r[0].cases[i].measured, r[1].cases[i].measured);
+    EXPECT_GT(r[1].cases[i].predicted, r[0].cases[i].predicted + 0.9e-3);
+  }
+  EXPECT_GT(r[1].median_signed, r[0].median_signed);
+  EXPECT_GT(r[1].median_signed, 0);  // a millisecond more than items of microseconds: too slow
 }
 
 TEST(Planner, AsymmetricPlanRunsAndMatchesExactArithmetic) {

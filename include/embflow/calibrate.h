@@ -44,11 +44,18 @@ struct ValidationReport {
   std::vector<ValidationCase> cases;
   std::vector<FlowError> per_flow;
   double median_abs = 0, worst_abs = 0;  // over all cases
+  double median_signed = 0;              // over all cases: > 0 predicts too slow, < 0 too fast
 };
 
 // Random models (table sizes, dims, row types, distributions, bag sizes, batch sizes, flows, batch
 // and row splits) run on one pinned core; every item's median time over fresh batches against the
 // model's prediction from statistics of another sample batch.
 ValidationReport validate_cost_model(const CostModel& model, const CalibrateOptions& options);
+// The same for several cost models (profiles) on the same measurements, one report each in their
+// order: on a machine whose speed drifts by phases, only such a comparison tells two profiles apart.
+std::vector<ValidationReport> validate_cost_models(const std::vector<const CostModel*>& models,
+                                                   const CalibrateOptions& options);
+// Fills per_flow, median_abs and worst_abs from the cases.
+void summarize_errors(ValidationReport& report);
 
 }  // namespace embflow

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -21,6 +23,7 @@ struct CalibrateArgs {
   bool show_cases = false;
   std::string out = "embflow-profile.json";
   std::string profile;  // validate this one instead of measuring
+  std::vector<std::string> against;  // and judge these on the same measurements
   int rounds = 0;
   std::size_t arena = 0;
   std::uint64_t seed = 11;
@@ -92,20 +95,40 @@ void calibrate_command(const CalibrateArgs& a) {
   if (!a.validate) return;
   const auto t1 = std::chrono::steady_clock::now();
   fmt::print("\nvalidating: the cost model against fresh measurements of random items in random models\n");
-  const ValidationReport r = validate_cost_model(CostModel(profile), o);
+  std::vector<std::string> names{a.profile.empty() ? a.out : a.profile};
+  std::vector<CostModel> costs{CostModel(profile)};
+  for (const std::string& other : a.against) {
+    names.push_back(other);
+    costs.emplace_back(resolve_profile(other, false));
+  }
+  std::vector<const CostModel*> models;
+  for (const CostModel& c : costs) models.push_back(&c);
+  const std::vector<ValidationReport> reports = validate_cost_models(models, o);
   if (a.show_cases) {
     fmt::print("\n{:<20} {:>12} {:>12} {:>8}  {}\n", "flow", "predicted us", "measured us", "error", "item");
-    for (const auto& c : r.cases) {
-      fmt::print("{:<20} {:>12.1f} {:>12.1f} {:>7.0f}%  {}\n", to_string(c.flow), c.predicted * 1e6, c.measured * 1e6,
-                 c.error() * 100, c.table);
+    for (std::size_t i = 0; i < reports[0].cases.size(); ++i) {
+      const ValidationCase& c = reports[0].cases[i];
+      std::string others;
+      for (std::size_t k = 1; k < reports.size(); ++k) {
+        others += fmt::format(" (against {}: {:.1f} us, {:.0f}%)", names[k], reports[k].cases[i].predicted * 1e6,
+                              reports[k].cases[i].error() * 100);
+      }
+      fmt::print("{:<20} {:>12.1f} {:>12.1f} {:>7.0f}%  {}{}\n", to_string(c.flow), c.predicted * 1e6, c.measured * 1e6,
+                 c.error() * 100, c.table, others);
     }
   }
-  fmt::print("\n{:<20} {:>6} {:>14} {:>14}\n", "flow", "items", "median |error|", "worst |error|");
-  for (const auto& f : r.per_flow) {
-    fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%\n", to_string(f.flow), f.cases, f.median_abs * 100, f.worst_abs * 100);
+  for (std::size_t k = 0; k < reports.size(); ++k) {
+    const ValidationReport& r = reports[k];
+    if (reports.size() > 1) fmt::print("\nprofile:    {}{}", names[k], k == 0 ? "" : " (on the same measurements)");
+    fmt::print("\n{:<20} {:>6} {:>14} {:>14}\n", "flow", "items", "median |error|", "worst |error|");
+    for (const auto& f : r.per_flow) {
+      fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%\n", to_string(f.flow), f.cases, f.median_abs * 100, f.worst_abs * 100);
+    }
+    fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%   (median signed error {:+.1f}%: {})\n", "all", r.cases.size(),
+               r.median_abs * 100, r.worst_abs * 100, r.median_signed * 100,
+               r.median_signed > 0 ? "predicts too slow" : "predicts too fast");
   }
-  fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%\n", "all", r.cases.size(), r.median_abs * 100, r.worst_abs * 100);
-  fmt::print("target:     median under 25%: {} ({:.0f} s)\n", r.median_abs < 0.25 ? "met" : "NOT met", since(t1));
+  fmt::print("target:     median under 25%: {} ({:.0f} s)\n", reports[0].median_abs < 0.25 ? "met" : "NOT met", since(t1));
 }
 
 }  // namespace
@@ -115,9 +138,13 @@ void register_calibrate(CLI::App& app) {
   auto* cmd = app.add_subcommand("calibrate", "measure this machine for the cost model and write a profile (JSON)");
   cmd->add_flag("--quick", args->quick, "fewer sizes and repetitions: seconds instead of minutes (tests)");
   cmd->add_option("--out", args->out, "where to write the profile")->capture_default_str();
-  cmd->add_flag("--validate", args->validate, "then report the cost model's error against fresh measurements");
+  auto* validate = cmd->add_flag("--validate", args->validate, "then report the cost model's error against fresh measurements");
   cmd->add_flag("--cases", args->show_cases, "with --validate: print every validation item");
   cmd->add_option("--profile", args->profile, "validate this profile (file or built-in name) instead of measuring");
+  cmd->add_option("--against", args->against,
+                  "with --validate: judge these profiles too, on the same measurements (the machine's speed drifts "
+                  "between runs; one run compares them fairly)")
+      ->needs(validate);
   cmd->add_option("--rounds", args->rounds, "timed batches per measurement (default 15, quick 5)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--arena", args->arena, "bytes of the largest table measured (default 1 GiB, quick 64 MiB)");
   cmd->add_option("--seed", args->seed, "seed of tables and indices")->capture_default_str();

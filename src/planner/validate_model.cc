@@ -24,13 +24,15 @@ double coin(std::mt19937_64& rng) { return std::uniform_real_distribution<double
 
 }  // namespace
 
-ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptions& o) {
+std::vector<ValidationReport> validate_cost_models(const std::vector<const CostModel*>& costs, const CalibrateOptions& o) {
+  if (costs.empty()) return {};
+  const CostModel& cost = *costs.front();
   planner::Arena arena(planner::calibration_arena_bytes(o), o.seed + 5);
   std::mt19937_64 rng(o.seed * 7919 + 17);
   const int models = o.quick ? 2 : 8;
   const int rounds = o.rounds > 0 ? o.rounds : (o.quick ? 5 : 11);
   const std::size_t budget = cost.profile().resident_budget;
-  ValidationReport report;
+  std::vector<ValidationReport> reports(costs.size());
   for (int m = 0; m < models; ++m) {
     if (o.progress) o.progress(fmt::format("validation model {} of {}", m + 1, models));
     ModelSpec model{fmt::format("validation-{}", m), {}, {}};
@@ -81,7 +83,8 @@ ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptio
       views.push_back(arena.place(s));
     }
     const planner::ItemTimes times = planner::time_plan(model, views, plan, w, rounds, o.runner);
-    const PlanPrediction predicted = cost.predict(plan, model, times.samples);
+    std::vector<PlanPrediction> predicted;
+    for (const CostModel* c : costs) predicted.push_back(c->predict(plan, model, times.samples));
     // One case per table: a table served as two halves is judged on the two together (the first
     // half warms what the second then finds: judged alone, they err in opposite directions).
     for (std::size_t i = 0; i < plan.items[0].size(); ++i) {
@@ -94,12 +97,24 @@ ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptio
                             w.distribution.to_string(), w.batch_size, s.bag_size.min, s.bag_size.max,
                             !split ? "" : it.bags.size() != w.batch_size ? ", as two batch halves" : ", as two row halves");
       c.flow = it.flow;
-      c.predicted = predicted.item_seconds[0][i] + (split ? predicted.item_seconds[0][i + 1] : 0.0);
       c.measured = times.seconds[0][i] + (split ? times.seconds[0][i + 1] : 0.0);
-      report.cases.push_back(c);
+      for (std::size_t k = 0; k < costs.size(); ++k) {
+        c.predicted = predicted[k].item_seconds[0][i] + (split ? predicted[k].item_seconds[0][i + 1] : 0.0);
+        reports[k].cases.push_back(c);
+      }
       if (split) ++i;
     }
   }
+  for (ValidationReport& r : reports) summarize_errors(r);
+  return reports;
+}
+
+ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptions& o) {
+  return validate_cost_models({&cost}, o).front();
+}
+
+void summarize_errors(ValidationReport& report) {
+  report.per_flow.clear();
   std::vector<double> all;
   for (Flow f : kAllFlows) {
     std::vector<double> errs;
@@ -113,8 +128,10 @@ ValidationReport validate_cost_model(const CostModel& cost, const CalibrateOptio
   if (!all.empty()) {
     report.median_abs = summarize(all).median;
     report.worst_abs = *std::max_element(all.begin(), all.end());
+    std::vector<double> signed_errors;
+    for (const auto& c : report.cases) signed_errors.push_back(c.error());
+    report.median_signed = summarize(signed_errors).median;
   }
-  return report;
 }
 
 }  // namespace embflow
