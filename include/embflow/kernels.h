@@ -68,12 +68,15 @@ struct OutputView {
   std::int64_t row_stride = 0;  // floats
 };
 
-// The gather flows' default prefetch distance, by row width: 48 look-ups ahead for rows of one or
-// two cache lines, fewer for wider rows, so that about 96 lines are on their way (at least 8
-// look-ups). Measured one thread: dlrm-v2's 512-byte rows took 7-10% less time 12 look-ups ahead
-// than 48 (batch 2048 and 65536); criteo's 64-byte rows did the same from 32 to 96.
+// The gather flows' default prefetch distance. Into L1: by row width, 48 look-ups ahead for rows of
+// one or two cache lines, fewer for wider rows, so that about 96 lines are on their way (at least
+// 8 look-ups): the line-fill buffers bound them. Measured on the Intel VM, one thread: dlrm-v2's
+// 512-byte rows took 7-10% less time 12 look-ups ahead than 48 (batch 2048 and 65536); criteo's
+// 64-byte rows did the same from 32 to 96. Into L2 (no fill buffer held): 48 at every width.
+// Measured on the AMD Zen 4 VM, one 1 GiB table, bags of 32, batch 4096: 256-byte rows 60-62 M
+// look-ups/s 24 ahead, 67-70 at 32 and 64; 512-byte rows 26-28 M/s 12 ahead, 36-37 at 48.
 inline constexpr int kPrefetchAuto = -1;
-int auto_prefetch_distance(std::size_t row_bytes);
+int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false);
 
 // Which cache the gather flows prefetch rows into. A prefetch into L1 holds one of the core's few
 // line-fill buffers for the whole miss; one into L2 does not, so more misses fly at once, and the

@@ -64,7 +64,7 @@ std::string prefetch_description(const ModelSpec& model, int prefetch) {
   if (prefetch != kPrefetchAuto) return std::to_string(prefetch);
   int lo = 1 << 30, hi = 0;
   for (const auto& t : model.tables) {
-    const int d = auto_prefetch_distance(t.row_bytes());
+    const int d = auto_prefetch_distance(t.row_bytes(), prefetch_rows_to_l2(t.row_bytes(), t.bytes()));
     lo = std::min(lo, d);
     hi = std::max(hi, d);
   }

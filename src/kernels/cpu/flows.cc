@@ -45,7 +45,8 @@ Flow parse_flow(std::string_view s) {
                                  s));
 }
 
-int auto_prefetch_distance(std::size_t row_bytes) {
+int auto_prefetch_distance(std::size_t row_bytes, bool into_l2) {
+  if (into_l2) return 48;
   const auto lines = static_cast<int>(std::max<std::size_t>(1, (row_bytes + 63) / 64));
   return std::clamp(96 / lines, 8, 48);
 }
@@ -161,12 +162,13 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   // By the bytes a row holds, not the view's stride: a view of stride 0 (every look-up reads one
   // row, as `embflow run` measures what the floor leaves out) runs as its table would.
   const std::size_t row_bytes = static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type);
-  a.prefetch_distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes) : opt.prefetch_distance;
-  a.prefetch_end = bags.num_indices;
   const std::size_t rows_bytes = row_bytes * static_cast<std::size_t>(rows.size());
-  a.prefetch_rows = a.prefetch_distance > 0 && rows_bytes > opt.prefetch_rows_above;
   a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
                   (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, rows_bytes));
+  a.prefetch_distance =
+      opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes, a.prefetch_l2) : opt.prefetch_distance;
+  a.prefetch_end = bags.num_indices;
+  a.prefetch_rows = a.prefetch_distance > 0 && rows_bytes > opt.prefetch_rows_above;
   if (one_tile) {
     // A range of one tile: bucketing its look-ups by tile would leave them in bag order, so the
     // tile is streamed in and its bags served in that order by the gather kernel, without the
