@@ -119,7 +119,7 @@ void calibrate_command(const CalibrateArgs& a) {
   }
   for (std::size_t k = 0; k < reports.size(); ++k) {
     const ValidationReport& r = reports[k];
-    if (reports.size() > 1) fmt::print("\nprofile:    {}{}", names[k], k == 0 ? "" : " (on the same measurements)");
+    if (reports.size() > 1) fmt::print("\nerrors of:  {}{}", names[k], k == 0 ? "" : " (on the same measurements)");
     fmt::print("\n{:<20} {:>6} {:>14} {:>14}\n", "flow", "items", "median |error|", "worst |error|");
     for (const auto& f : r.per_flow) {
       fmt::print("{:<20} {:>6} {:>13.1f}% {:>13.1f}%\n", to_string(f.flow), f.cases, f.median_abs * 100, f.worst_abs * 100);
