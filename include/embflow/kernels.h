@@ -124,6 +124,16 @@ struct KernelOptions {
   bool stream_output = false;
 };
 
+// How the gather flows prefetch the rows of a row range of `range_bytes` under `opt`: the
+// distance (auto: auto_prefetch_distance), the level (auto: prefetch_rows_to_l2) and whether rows
+// are prefetched at all (prefetch_rows_above). run_flow follows it; `embflow run` describes it.
+struct RowPrefetch {
+  int distance = 0;  // look-ups ahead, for output rows too; 0: nothing prefetched
+  bool into_l2 = false;
+  bool rows = false;
+};
+RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::size_t range_bytes);
+
 // What a flow saw of its slice. `served`: look-ups whose row was inside `rows` (so that the items
 // of one table's plan served every look-up of a valid batch exactly once iff their served counts
 // add up to its number of indices: an index outside the table is served by none). `offsets_ok`:

@@ -59,12 +59,12 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// "48", or for the default the distances the model's row widths get: "48 (by row width)".
-std::string prefetch_description(const ModelSpec& model, int prefetch) {
-  if (prefetch != kPrefetchAuto) return std::to_string(prefetch);
+// "48", or for the default the distances the model's tables get: "48 (by row width)".
+std::string prefetch_description(const ModelSpec& model, const KernelOptions& opt) {
+  if (opt.prefetch_distance != kPrefetchAuto) return std::to_string(opt.prefetch_distance);
   int lo = 1 << 30, hi = 0;
   for (const auto& t : model.tables) {
-    const int d = auto_prefetch_distance(t.row_bytes(), prefetch_rows_to_l2(t.row_bytes(), t.bytes()));
+    const int d = row_prefetch(opt, t.row_bytes(), t.bytes()).distance;
     lo = std::min(lo, d);
     hi = std::max(hi, d);
   }
@@ -124,7 +124,7 @@ void run_command(const RunArgs& a) {
   fmt::print("options:    resident budget {} per table, tile {}, prefetch {} into {} (rows of tables above {}), "
              "streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
-             prefetch_description(model, a.prefetch),
+             prefetch_description(model, ropt.kernel),
              a.prefetch_level == "auto" ? describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()) : a.prefetch_level,
              human_bytes(static_cast<double>(ropt.kernel.prefetch_rows_above)),
              human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);

@@ -83,6 +83,15 @@ bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes) {
   return range_bytes >= l2_prefetch_from_bytes(row_bytes, this_cpu_l2_prefetch_rule());
 }
 
+RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::size_t range_bytes) {
+  RowPrefetch r;
+  r.into_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
+              (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, range_bytes));
+  r.distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes, r.into_l2) : opt.prefetch_distance;
+  r.rows = r.distance > 0 && range_bytes > opt.prefetch_rows_above;
+  return r;
+}
+
 PrefetchLevel parse_prefetch_level(const std::string& s) {
   if (s == "auto") return PrefetchLevel::kAuto;
   if (s == "l1" || s == "L1") return PrefetchLevel::kL1;
@@ -162,13 +171,11 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   // By the bytes a row holds, not the view's stride: a view of stride 0 (every look-up reads one
   // row, as `embflow run` measures what the floor leaves out) runs as its table would.
   const std::size_t row_bytes = static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type);
-  const std::size_t rows_bytes = row_bytes * static_cast<std::size_t>(rows.size());
-  a.prefetch_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
-                  (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, rows_bytes));
-  a.prefetch_distance =
-      opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes, a.prefetch_l2) : opt.prefetch_distance;
+  const RowPrefetch prefetch = row_prefetch(opt, row_bytes, row_bytes * static_cast<std::size_t>(rows.size()));
+  a.prefetch_l2 = prefetch.into_l2;
+  a.prefetch_distance = prefetch.distance;
   a.prefetch_end = bags.num_indices;
-  a.prefetch_rows = a.prefetch_distance > 0 && rows_bytes > opt.prefetch_rows_above;
+  a.prefetch_rows = prefetch.rows;
   if (one_tile) {
     // A range of one tile: bucketing its look-ups by tile would leave them in bag order, so the
     // tile is streamed in and its bags served in that order by the gather kernel, without the
