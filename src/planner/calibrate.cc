@@ -297,6 +297,7 @@ class Calibrator {
       }
       bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), median_of(per_bag));
     }
+    cached_output_bags(dim, 4.0 * total_dim * static_cast<double>(kBatch), seed + 900);
     CurveFamily bag_family;
     bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
     p_.bag_seconds.widths.push_back(bag_family.widths.back());
@@ -424,6 +425,38 @@ class Calibrator {
     resident_scans_.push_back(den > 0 ? std::max(0.0, num / den) : 0.0);
   }
 
+  // The median cost of a bag (its offsets read, its output row written) in a run of `probes`
+  // at `batch`: over the tables of empty bags, each item's fixed cost taken off.
+  double median_bag_seconds(const std::vector<Probe>& probes, const ItemTimes& times, std::int64_t batch) const {
+    std::vector<double> per_bag;
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / static_cast<double>(batch));
+    }
+    return median_of(per_bag);
+  }
+
+  // Bags whose output stays in the caches: models of four tables of empty bags alone, outputs
+  // of a quarter of L2 to four times L2, where they are below half of `first_bytes` (the output
+  // of the first-touch model at kBatch). That model's outputs, written beside its tables' traffic,
+  // start at 1 MiB for 32-byte rows and 16 MiB for 512-byte ones; below them every bag was priced
+  // at their cost: a 512-byte output row at 42 ns where 7 ns was measured, and in-cache items
+  // with outputs of a few MiB predicted 2-4x their time.
+  void cached_output_bags(int dim, double first_bytes, std::uint64_t seed) {
+    std::vector<Probe> probes;
+    for (int k = 0; k < 4; ++k) {
+      probes.push_back({synthetic_table(fmt::format("cached-bags-{}", k), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+    }
+    probes = with_odd_line_stride(std::move(probes));
+    const double stride = output_stride_bytes(probes);
+    const double l2 = p_.l2_bytes > 0 ? static_cast<double>(p_.l2_bytes) : static_cast<double>(MiB);
+    for (const double target : {l2 / 4, 2 * l2, 4 * l2}) {
+      const std::int64_t batch = std::max<std::int64_t>(256, static_cast<std::int64_t>(target / stride));
+      const double bytes = stride * static_cast<double>(batch);
+      if (bytes > first_bytes / 2) break;
+      bag_points_.emplace_back(bytes, median_bag_seconds(probes, run(probes, batch, seed + static_cast<std::uint64_t>(batch)), batch));
+    }
+  }
+
   // Bags whose output rows are streamed (whole cache lines of an output past the caches): a model
   // of empty-bag tables, its output as large as the first-touch models', every column streamed.
   void streamed_bags(int dim, std::int64_t big_batch, std::uint64_t seed) {
@@ -435,11 +468,7 @@ class Calibrator {
     std::vector<std::pair<double, double>> points;
     for (const std::int64_t batch : {kBatch, big_batch}) {
       const ItemTimes times = run(probes, batch, seed, nullptr, true);
-      std::vector<double> per_bag;
-      for (std::size_t i = 0; i < probes.size(); ++i) {
-        if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / static_cast<double>(batch));
-      }
-      points.emplace_back(output_stride_bytes(probes) * static_cast<double>(batch), median_of(per_bag));
+      points.emplace_back(output_stride_bytes(probes) * static_cast<double>(batch), median_bag_seconds(probes, times, batch));
     }
     p_.streamed_bag_seconds.widths.emplace_back(4.0 * dim, sorted_curve(points));
   }
@@ -464,11 +493,7 @@ class Calibrator {
         probes.push_back({synthetic_table("stride-rest", 4 * KiB, static_cast<int>(stride % row_bytes / 4), 0), Flow::kGather, Role::kPad});
       }
       const ItemTimes times = run(probes, kBatch, seed + alignment);
-      std::vector<double> per_bag;
-      for (std::size_t i = 0; i < probes.size(); ++i) {
-        if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / kBatch);
-      }
-      const double priced = median_of(per_bag) / bag_family.at(static_cast<double>(row_bytes), static_cast<double>(stride * kBatch));
+      const double priced = median_bag_seconds(probes, times, kBatch) / bag_family.at(static_cast<double>(row_bytes), static_cast<double>(stride * kBatch));
       if (alignment == 64) base = priced;
       factors.points.emplace_back(static_cast<double>(alignment), base > 0 ? std::max(1.0, priced / base) : 1.0);
     }
