@@ -10,8 +10,8 @@ views in place) and the same index arrays:
   (d) plan:       embflow, the asymmetric planner's plan (--profile, default $EMBFLOW_PROFILE or a
                   quick calibration); with --tune N, the fastest of the planner's candidates run N
                   times each on batches of their own (EmbeddingBagCollection.plan(tune=N, tune_batches))
-Torch is not charged for any layout change: (a) stops at its T outputs of [B, E], (b) at its
-[T*B, E]; embflow writes the final [B, T, E], into one output array allocated once (`out=`), as a
+Torch is not charged for any layout change: (a) stops at its T outputs of [B, E] (kept until the
+call returns, as DLRM keeps them: bench/torch_peer.py), (b) at its [T*B, E]; embflow writes the final [B, T, E], into one output array allocated once (`out=`), as a
 serving loop would; torch allocates its outputs per call, as nn.EmbeddingBag does (its loop's
 [B, E] blocks come back from malloc's heap; the concat's one large block does not). The floor is
 the engine issue's roofline floor (per table: the lower of its look-ups at the measured random-
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 import embflow
+import torch_peer
 
 
 def spread(values):
@@ -83,8 +84,7 @@ def run(setup, batch, dist, cores, profile, rounds, iters, warmup_s, count, tune
 
     @torch.no_grad()
     def loop(d):
-        for bag, i, o in zip(setup.bags, d["t_ix"], d["t_off"]):
-            bag(i, o)
+        return torch_peer.loop_forward(setup.bags, zip(d["t_ix"], d["t_off"]))
 
     @torch.no_grad()
     def concat(d):
@@ -118,8 +118,9 @@ def run(setup, batch, dist, cores, profile, rounds, iters, warmup_s, count, tune
                 d = data[k % count]
                 k += 1
                 t0 = time.perf_counter()
-                fn(d)
+                kept = fn(d)  # (a)'s outputs are freed after the clock stops
                 times[name].append(time.perf_counter() - t0)
+                del kept
     setup.ebc.use_plan(None)
     floor = statistics.median(setup.ebc.roofline_floor(d["ix"], d["off"], cores) for d in data)
     return times, plans["plan"], floor
@@ -140,6 +141,7 @@ def main():
     p.add_argument("--huge-pages", action="store_true",
                    help="back the shared table tensor with 2 MiB pages first (collapse_huge_pages)")
     args = p.parse_args()
+    heap = torch_peer.keep_freed_memory()
     all_cores = len(os.sched_getaffinity(0))
     threads = sorted({int(t) for t in args.threads.split(",")} if args.threads else {1, all_cores})
     if args.quick:
@@ -151,7 +153,7 @@ def main():
     print(f"torch {torch.__version__}; embflow module; threads {threads}; "
           f"{'tables collapsed into 2 MiB pages; ' if args.huge_pages else ''}"
           f"{args.rounds} rounds x {args.iters} batches per method after {args.warmup_ms:g} ms of untimed ones, "
-          "interleaved")
+          f"interleaved; {heap}")
     print()
     print("| configuration | threads | (a) loop us | (b) concat us | (c) embflow symmetric us | (d) embflow plan us | "
           "(a)/(d) | (b)/(d) | (c)/(d) | (d)/floor | spreads a/b/c/d |")

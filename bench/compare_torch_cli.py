@@ -7,8 +7,8 @@ For every configuration, in R rounds (interleaved so that drift hits both sides 
   2. this process times, on the *same saved indices*, with one torch thread pinned to the same core:
      (a) a loop of one nn.EmbeddingBag per table (what DLRM code does),
      (b) one nn.EmbeddingBag over the concatenated tables (TorchRec-style one call).
-Torch is not charged for any layout change: (a) stops at its T outputs of [B, E], (b) at its
-[T*B, E] output; embflow writes the final [B, T, E].
+Torch is not charged for any layout change: (a) stops at its T outputs of [B, E] (kept until the
+call returns, as DLRM keeps them: bench/torch_peer.py), (b) at its [T*B, E] output; embflow writes the final [B, T, E].
 
 Prints a Markdown table of medians, spreads (p90-p10 over rounds, relative) and ratios, which goes
 into docs/BENCHMARKS.md. Usage:
@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 import torch
+
+import torch_peer
 
 
 def load_batches(directory):
@@ -81,9 +83,9 @@ class TorchPeer:
         for i in range(iters):
             batch = batches[i % len(batches)]
             t0 = time.perf_counter()
-            for bag, (off, idx) in zip(self.bags, batch):
-                bag(idx, off[:-1])
+            kept = torch_peer.loop_forward(self.bags, ((idx, off[:-1]) for off, idx in batch))
             samples.append(time.perf_counter() - t0)
+            del kept  # freed after the clock stops
         return statistics.median(samples)
 
     @torch.no_grad()
@@ -160,7 +162,8 @@ def main():
                 for dist in ("uniform", "zipf:1.05"):
                     configs.append(dict(model="criteo-kaggle", dim=dim, batch=batch, bag=bag, dist=dist,
                                         max_rows=100000 if args.quick else 0))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread; embflow one pinned thread; core {args.core}")
+    heap = torch_peer.keep_freed_memory()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread; embflow one pinned thread; core {args.core}; {heap}")
     print()
     print("| configuration | embflow us | spread | torch loop us | spread | torch concat us | spread | "
           "loop / embflow | concat / embflow | embflow / floor |")
