@@ -577,24 +577,6 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
   EXPECT_GT(r[1].median_signed, 0);  // a millisecond more than items of microseconds: too slow
 }
 
-// A bag's price is measured down to outputs that stay in the caches. The first-touch models alone
-// begin at 16 MiB of output for 512-byte rows, and priced there, in-cache items with outputs of a
-// few MiB were predicted 2-4x their time.
-TEST(Calibrate, BagsArePricedAtOutputsThatStayInTheCaches) {
-  CalibrateOptions o;
-  o.quick = true;
-  o.rounds = 2;
-  o.arena_bytes = 8 << 20;
-  const MachineProfile p = calibrate_machine(o);
-  ASSERT_FALSE(p.bag_seconds.widths.empty());
-  const double l2 = p.l2_bytes > 0 ? static_cast<double>(p.l2_bytes) : 1 << 20;
-  for (const auto& [width, curve] : p.bag_seconds.widths) {
-    ASSERT_FALSE(curve.points.empty());
-    EXPECT_LE(curve.points.front().first, 2 * l2) << width << "-byte output rows";
-    for (const auto& [bytes, seconds] : curve.points) EXPECT_GT(seconds, 0) << width << "-byte rows, " << bytes << " bytes";
-  }
-}
-
 TEST(Planner, AsymmetricPlanRunsAndMatchesExactArithmetic) {
   ModelSpec m = preset_model("criteo-kaggle");
   apply_overrides(m, {.dim = 16, .max_rows = 50000, .bag_size = BagSizeSpec{0, 4}});

@@ -297,7 +297,6 @@ class Calibrator {
       }
       bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), median_of(per_bag));
     }
-    cached_output_bags(dim, 4.0 * total_dim * static_cast<double>(kBatch), seed + 900);
     CurveFamily bag_family;
     bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
     p_.bag_seconds.widths.push_back(bag_family.widths.back());
@@ -433,28 +432,6 @@ class Calibrator {
       if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / static_cast<double>(batch));
     }
     return median_of(per_bag);
-  }
-
-  // Bags whose output stays in the caches: models of four tables of empty bags alone, outputs
-  // of a quarter of L2 to four times L2, where they are below half of `first_bytes` (the output
-  // of the first-touch model at kBatch). That model's outputs, written beside its tables' traffic,
-  // start at 1 MiB for 32-byte rows and 16 MiB for 512-byte ones; below them every bag was priced
-  // at their cost: a 512-byte output row at 42 ns where 7 ns was measured, and in-cache items
-  // with outputs of a few MiB predicted 2-4x their time.
-  void cached_output_bags(int dim, double first_bytes, std::uint64_t seed) {
-    std::vector<Probe> probes;
-    for (int k = 0; k < 4; ++k) {
-      probes.push_back({synthetic_table(fmt::format("cached-bags-{}", k), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
-    }
-    probes = with_odd_line_stride(std::move(probes));
-    const double stride = output_stride_bytes(probes);
-    const double l2 = p_.l2_bytes > 0 ? static_cast<double>(p_.l2_bytes) : static_cast<double>(MiB);
-    for (const double target : {l2 / 4, 2 * l2, 4 * l2}) {
-      const std::int64_t batch = std::max<std::int64_t>(256, static_cast<std::int64_t>(target / stride));
-      const double bytes = stride * static_cast<double>(batch);
-      if (bytes > first_bytes / 2) break;
-      bag_points_.emplace_back(bytes, median_bag_seconds(probes, run(probes, batch, seed + static_cast<std::uint64_t>(batch)), batch));
-    }
   }
 
   // Bags whose output rows are streamed (whole cache lines of an output past the caches): a model
