@@ -577,6 +577,24 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
   EXPECT_GT(r[1].median_signed, 0);  // a millisecond more than items of microseconds: too slow
 }
 
+// Streamed stores allocate nothing in the caches: a streamed bag costs the same at any output
+// size, and the calibration keeps the lower of its two measurements (a slow moment of the
+// machine doubled one of them, and a whole model at batch 65536 was predicted 52% slow).
+TEST(Calibrate, StreamedBagsCostTheSameAtEveryOutputSize) {
+  CalibrateOptions o;
+  o.quick = true;
+  o.rounds = 2;
+  o.arena_bytes = 8 << 20;
+  const MachineProfile p = calibrate_machine(o);
+  ASSERT_FALSE(p.streamed_bag_seconds.widths.empty());
+  for (const auto& [width, curve] : p.streamed_bag_seconds.widths) {
+    ASSERT_EQ(curve.points.size(), 2u) << width << "-byte output rows";
+    EXPECT_LT(curve.points[0].first, curve.points[1].first);
+    EXPECT_EQ(curve.points[0].second, curve.points[1].second) << width << "-byte output rows";
+    EXPECT_GT(curve.points[0].second, 0);
+  }
+}
+
 TEST(Planner, AsymmetricPlanRunsAndMatchesExactArithmetic) {
   ModelSpec m = preset_model("criteo-kaggle");
   apply_overrides(m, {.dim = 16, .max_rows = 50000, .bag_size = BagSizeSpec{0, 4}});
