@@ -54,9 +54,10 @@ TEST(Profiles, DescribedOnesLoadAndSayTheyAreDescribed) {
 
 TEST(Profiles, JsonRoundTrips) {
   MachineProfile p = server();
-  for (const bool optional : {false, true}) {  // the streamed bags' curve and the stride factors are optional
+  for (const bool optional : {false, true}) {  // the streamed and traffic bags' curves and the stride factors are optional
     if (optional) {
       p.streamed_bag_seconds.widths = {{64.0, CostCurve{{{1 << 20, 3e-9}, {1 << 30, 4e-9}}}}};
+      p.bag_seconds_by_traffic.widths = {{64.0, CostCurve{{{1 << 18, 3e-9}, {1 << 30, 8e-9}}}}};
       p.bag_stride_factor.widths = {{64.0, CostCurve{{{64, 1.0}, {1024, 2.0}}}}};
     }
     const std::string text = profile_to_json(p);
@@ -64,6 +65,7 @@ TEST(Profiles, JsonRoundTrips) {
     EXPECT_EQ(profile_to_json(q), text);
     EXPECT_DOUBLE_EQ(q.miss_gather.at(64, 1 << 30), p.miss_gather.at(64, 1 << 30));
     EXPECT_EQ(q.streamed_bag_seconds.widths.size(), optional ? 1u : 0u);
+    EXPECT_EQ(q.bag_seconds_by_traffic.widths.size(), optional ? 1u : 0u);
     EXPECT_EQ(q.bag_stride_factor.widths.size(), optional ? 1u : 0u);
   }
 }
@@ -276,6 +278,27 @@ TEST(CostModel, MoreWorkCostsMoreAndCachedTablesCostLess) {
   const ItemLoad rows_half = item_load(big, samples[1], {0, 4096}, {0, big.rows / 2}, 256 << 10);
   EXPECT_NEAR(rows_half.scanned, lb.scanned, 1e-9);
   EXPECT_NEAR(rows_half.lookups, lb.lookups / 2, lb.lookups * 0.1);
+}
+
+// With the profile's bag curve by traffic, a bag costs more the more rows the core's items pull
+// through its caches between two batches (they evict the output); without it, as before.
+TEST(CostModel, BagsCostMoreWhenTheCoresRowsEvictTheOutput) {
+  MachineProfile prof = server();
+  prof.bag_seconds.widths = {{64.0, CostCurve{{{1.0, 5e-9}}}}};
+  const TableSpec t = testing::small_spec(1000, 16, RowType::kFp32, 1, 1);
+  WorkloadOptions w;
+  w.batch_size = 1024;
+  const ModelSpec m{"one", {t}, {}};
+  const ItemLoad l = CostModel::load(t, false, sample_statistics(m, generate_batch(m, w))[0], {0, 1024}, {0, 1000}, 256 << 10);
+  CoreContext quiet, busy;
+  quiet.output_bytes = busy.output_bytes = 1 << 20;
+  busy.row_traffic = 64 << 20;
+  const CostModel by_output(prof);
+  EXPECT_DOUBLE_EQ(by_output.item_seconds(Flow::kGather, l, quiet), by_output.item_seconds(Flow::kGather, l, busy));
+  prof.bag_seconds_by_traffic.widths = {{64.0, CostCurve{{{1 << 20, 3e-9}, {64 << 20, 30e-9}}}}};
+  const CostModel by_traffic(prof);
+  const double more = by_traffic.item_seconds(Flow::kGather, l, busy) - by_traffic.item_seconds(Flow::kGather, l, quiet);
+  EXPECT_GT(more, 1024 * 20e-9);  // 1024 bags, each at (nearly) 30 ns instead of 3
 }
 
 // An output stride that is a multiple of a larger power of two makes every bag of the batch's
@@ -580,7 +603,9 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
 // Streamed stores allocate nothing in the caches: a streamed bag costs the same at any output
 // size, and the calibration keeps the lower of its two measurements (a slow moment of the
 // machine doubled one of them, and a whole model at batch 65536 was predicted 52% slow).
-TEST(Calibrate, StreamedBagsCostTheSameAtEveryOutputSize) {
+// Bags written through the caches are also priced by traffic, down to outputs that nothing else
+// evicts (below the first-touch models' traffic, which begins at 1-28 MiB by row width).
+TEST(Calibrate, BagPrices) {
   CalibrateOptions o;
   o.quick = true;
   o.rounds = 2;
@@ -592,6 +617,12 @@ TEST(Calibrate, StreamedBagsCostTheSameAtEveryOutputSize) {
     EXPECT_LT(curve.points[0].first, curve.points[1].first);
     EXPECT_EQ(curve.points[0].second, curve.points[1].second) << width << "-byte output rows";
     EXPECT_GT(curve.points[0].second, 0);
+  }
+  ASSERT_EQ(p.bag_seconds_by_traffic.widths.size(), p.bag_seconds.widths.size());
+  const double l2 = p.l2_bytes > 0 ? static_cast<double>(p.l2_bytes) : 1 << 20;
+  for (const auto& [width, curve] : p.bag_seconds_by_traffic.widths) {
+    ASSERT_GE(curve.points.size(), 2u) << width << "-byte output rows";
+    EXPECT_LE(curve.points.front().first, 2 * l2) << width << "-byte output rows";
   }
 }
 

@@ -93,6 +93,10 @@ struct CoreContext {
   // Its rows come back to this core 1/share times less often, after that much more of the
   // others' traffic: a first touch is priced as in a table of table bytes + others' traffic / share.
   double table_share = 1;
+  // Rows all of the core's items (this one's included) gather or stream per batch: with the
+  // output, what passes through the core's caches between two batches (profile.h,
+  // bag_seconds_by_traffic).
+  double row_traffic = 0;
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].
@@ -146,6 +150,8 @@ class CostModel {
   // Bytes the item pulls through the core's caches per batch: its first-touched rows (or
   // touched tiles) and its output rows. Resident copies stay: they count as resident bytes.
   static double traffic_bytes(Flow flow, const ItemLoad& load);
+  // The part of traffic_bytes that is the table's rows (not the output's).
+  static double row_traffic_bytes(Flow flow, const ItemLoad& load);
   // How many times a flow writes each of its bags' output rows. embflow's CPU tile scan over
   // several tiles zeroes them first, then adds every look-up into them tile by tile: twice, in a
   // measured profile (and in the calibration that fits it); over one tile it gathers (kernels.h):

@@ -66,6 +66,13 @@ struct MachineProfile {
   // output_streamed): they skip the caches, so they cost neither a read of each line nor room in
   // the caches. Optional: without it (a described machine, an older profile) bag_seconds prices them.
   CurveFamily streamed_bag_seconds;
+  // Per bag written through the caches, against what passes through the core's caches per batch:
+  // the batch's output plus the rows its items gather or stream. That traffic, not the output's
+  // size alone, is what evicts an output row before the next batch writes it again: a model of
+  // empty bags alone keeps an output of a few MiB in L2 (3-7 ns a bag), the same output beside
+  // DRAM tables' rows is written from DRAM (42 ns for 512-byte rows at 16 MiB). Optional: without
+  // it (a described machine, an older profile) bag_seconds prices these bags.
+  CurveFamily bag_seconds_by_traffic;
   // How much more a bag costs when the output's row stride (bytes from one sample's output row to
   // the next: 4 x the model's total dim) is a multiple of a larger power of two, per output row
   // width: x is the largest power of two that divides the stride (64: an odd number of cache

@@ -297,6 +297,7 @@ class Calibrator {
       }
       bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), median_of(per_bag));
     }
+    const double first_touch_bag[2] = {bag_points_[0].second, bag_points_[1].second};  // at kBatch, big_batch
     CurveFamily bag_family;
     bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
     p_.bag_seconds.widths.push_back(bag_family.widths.back());
@@ -349,16 +350,20 @@ class Calibrator {
       double seconds;
     };
     std::vector<Halves> halves;
-    for (const auto& [times, measured, batch] : {std::tuple{&small, &small_items, kBatch}, std::tuple{&big, &big_items, big_batch}}) {
+    std::vector<std::pair<double, double>> traffic_bag_points;  // the bag curve by traffic (profile.h)
+    for (const auto& [times, measured, batch, bag] : {std::tuple{&small, &small_items, kBatch, first_touch_bag[0]},
+                                                      std::tuple{&big, &big_items, big_batch, first_touch_bag[1]}}) {
       std::vector<ItemLoad> loads;
-      double traffic = 0, resident = 0;
+      double traffic = 0, rows = 0, resident = 0;
       for (const Measured& it : *measured) {
         const Probe& pr = probes[it.probe];
         loads.push_back(load(pr, times->samples[it.probe], batch, it.rows));
         traffic += CostModel::traffic_bytes(pr.flow, loads.back());
+        rows += CostModel::row_traffic_bytes(pr.flow, loads.back());
         if (is_resident(pr.flow)) resident += loads.back().table_bytes;
       }
       const double output_bytes = 4.0 * total_dim * static_cast<double>(batch);
+      traffic_bag_points.emplace_back(output_bytes + rows, bag);
       for (std::size_t k = 0; k < measured->size(); ++k) {
         const Probe& pr = probes[(*measured)[k].probe];
         const ItemLoad& l = loads[k];
@@ -376,6 +381,8 @@ class Calibrator {
         (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
       }
     }
+    cached_output_bags(dim, traffic_bag_points.front().first, seed + 950, traffic_bag_points);
+    p_.bag_seconds_by_traffic.widths.emplace_back(4.0 * dim, sorted_curve(traffic_bag_points));
     p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
     p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_resident));
     // The halves: what is left once their look-ups are priced is the cost of skipping an index.
@@ -432,6 +439,25 @@ class Calibrator {
       if (probes[i].role == Role::kBags) per_bag.push_back(std::max(0.0, times.seconds[0][i] - p_.item_seconds) / static_cast<double>(batch));
     }
     return median_of(per_bag);
+  }
+
+  // Bags in outputs that nothing else passes through the caches: models of four tables of empty
+  // bags alone, outputs of L2/4, 2x L2 and 4x L2 where those lie below half of `first_bytes`
+  // (the first-touch model's traffic at kBatch), appended to `points` at x = their output.
+  void cached_output_bags(int dim, double first_bytes, std::uint64_t seed, std::vector<std::pair<double, double>>& points) {
+    std::vector<Probe> probes;
+    for (int k = 0; k < 4; ++k) {
+      probes.push_back({synthetic_table(fmt::format("cached-bags-{}", k), 4 * KiB, dim, 0), Flow::kGather, Role::kBags});
+    }
+    probes = with_odd_line_stride(std::move(probes));
+    const double stride = output_stride_bytes(probes);
+    const double l2 = p_.l2_bytes > 0 ? static_cast<double>(p_.l2_bytes) : static_cast<double>(MiB);
+    for (const double target : {l2 / 4, 2 * l2, 4 * l2}) {
+      const std::int64_t batch = std::max<std::int64_t>(256, static_cast<std::int64_t>(target / stride));
+      const double bytes = stride * static_cast<double>(batch);
+      if (bytes > first_bytes / 2) break;
+      points.emplace_back(bytes, median_bag_seconds(probes, run(probes, batch, seed + static_cast<std::uint64_t>(batch)), batch));
+    }
   }
 
   // Bags whose output rows are streamed (whole cache lines of an output past the caches): a model

@@ -166,8 +166,9 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
   // whatever the tiles): priced by the serve figure at any size.
   const bool bucketed = buckets_by_tile(flow, l) || (is_tile_scan(flow) && p.source != "measured");
   const bool streamed = l.streamed_output && !bucketed && !p.streamed_bag_seconds.widths.empty();
-  const CurveFamily& bag = streamed ? p.streamed_bag_seconds : p.bag_seconds;
-  const double per_bag = bag.at(l.out_row_bytes, std::max(output, 1.0)) *
+  const bool by_traffic = !streamed && !p.bag_seconds_by_traffic.widths.empty();
+  const CurveFamily& bag = streamed ? p.streamed_bag_seconds : by_traffic ? p.bag_seconds_by_traffic : p.bag_seconds;
+  const double per_bag = bag.at(l.out_row_bytes, std::max(output + (by_traffic ? core.row_traffic : 0.0), 1.0)) *
                          (private_output ? 1.0 : bag_stride_factor(l.out_row_bytes, core.output_stride_bytes));
   double t = p.item_seconds + output_passes(flow, l) * l.bags * per_bag +
              std::max(0.0, l.scanned - l.lookups) * p.skip_index_seconds + l.lookups * l.converted * p.fp16_element_seconds;
@@ -228,15 +229,19 @@ bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
   return l.lookups <= 4 * most;
 }
 
+double CostModel::row_traffic_bytes(Flow flow, const ItemLoad& l) {
+  switch (flow) {
+    case Flow::kGather: return l.distinct * cache_lines(l.row_bytes);
+    case Flow::kTileScan: return l.touched_tile_bytes;
+    case Flow::kResident:
+    case Flow::kResidentTileScan: return 0;
+  }
+  return 0;
+}
+
 double CostModel::traffic_bytes(Flow flow, const ItemLoad& l) {
   const double out = output_rows_streamed(flow, l) ? 0.0 : l.bags * cache_lines(l.out_row_bytes);
-  switch (flow) {
-    case Flow::kGather: return out + l.distinct * cache_lines(l.row_bytes);
-    case Flow::kTileScan: return out + l.touched_tile_bytes;
-    case Flow::kResident:
-    case Flow::kResidentTileScan: return out;
-  }
-  return out;
+  return out + row_traffic_bytes(flow, l);
 }
 
 double CostModel::measured_output_passes(Flow flow, const ItemLoad& l) { return buckets_by_tile(flow, l) ? 2.0 : 1.0; }
@@ -359,6 +364,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     core.output_bytes = output_bytes;
     core.output_stride_bytes = output_row_bytes(model);
     double traffic = 0;
+    core.row_traffic = 0;
     std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
     for (const WorkItem& it : plan.items[w]) {
       const auto t = static_cast<std::size_t>(it.table);
@@ -366,6 +372,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
       loads.push_back(load(model.tables[t], streamed[t], samples[t], it.bags, it.rows, profile_.tile_bytes));
       if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
       traffic += traffic_bytes(it.flow, loads.back());
+      core.row_traffic += row_traffic_bytes(it.flow, loads.back());
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());
       partial_floats += loads.back().private_output_bytes / sizeof(float);  // row-range items' partial sums
     }

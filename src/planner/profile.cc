@@ -161,6 +161,9 @@ std::string profile_to_json(const MachineProfile& p) {
   if (!p.streamed_bag_seconds.widths.empty()) {
     j["overheads"]["streamed_bag_seconds_by_output_bytes"] = family_json(p.streamed_bag_seconds);
   }
+  if (!p.bag_seconds_by_traffic.widths.empty()) {
+    j["overheads"]["bag_seconds_by_traffic_bytes"] = family_json(p.bag_seconds_by_traffic);
+  }
   if (!p.bag_stride_factor.widths.empty()) {
     j["overheads"]["bag_stride_factor_by_stride_alignment"] = family_json(p.bag_stride_factor);
   }
@@ -216,6 +219,9 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.bag_seconds = r.family(o, "overheads.", "bag_seconds_by_output_bytes");
   if (o.contains("streamed_bag_seconds_by_output_bytes")) {
     p.streamed_bag_seconds = r.family(o, "overheads.", "streamed_bag_seconds_by_output_bytes");
+  }
+  if (o.contains("bag_seconds_by_traffic_bytes")) {
+    p.bag_seconds_by_traffic = r.family(o, "overheads.", "bag_seconds_by_traffic_bytes");
   }
   if (o.contains("bag_stride_factor_by_stride_alignment")) {
     p.bag_stride_factor = r.family(o, "overheads.", "bag_stride_factor_by_stride_alignment");
