@@ -28,12 +28,20 @@ std::vector<ItemLoad> whole_table_loads(const ModelSpec& model, const std::vecto
   return loads;
 }
 
-// A core's fair share of the cache traffic of the whole batch, every table gathered whole: the
-// context a part is priced in before its core is known.
-double fair_share_traffic(const std::vector<ItemLoad>& loads, int cores) {
-  double traffic = 0;
-  for (const ItemLoad& l : loads) traffic += CostModel::traffic_bytes(Flow::kGather, l);
-  return traffic / cores;
+// A core's fair share of the cache traffic of the whole batch, every table gathered whole, and of
+// its rows alone (CoreContext::row_traffic): the context a part is priced in before its core is
+// known.
+struct TrafficShare {
+  double all = 0;
+  double rows = 0;
+};
+TrafficShare fair_share_traffic(const std::vector<ItemLoad>& loads, int cores) {
+  TrafficShare s;
+  for (const ItemLoad& l : loads) {
+    s.all += CostModel::traffic_bytes(Flow::kGather, l) / cores;
+    s.rows += CostModel::row_traffic_bytes(Flow::kGather, l) / cores;
+  }
+  return s;
 }
 
 // One part of a split table, priced for every flow it may use.
@@ -75,7 +83,9 @@ class AsymmetricPlanner {
   // the whole batch (every table gathered whole). Also each table's output blocks.
   void set_context() {
     for (std::size_t t = 0; t < model_.tables.size(); ++t) blocks_.push_back(output_blocks(model_, static_cast<int>(t)));
-    context_traffic_ = fair_share_traffic(whole_table_loads(model_, samples_, cost_, batch_size_), o_.cores);
+    const TrafficShare share = fair_share_traffic(whole_table_loads(model_, samples_, cost_, batch_size_), o_.cores);
+    context_traffic_ = share.all;
+    context_rows_ = share.rows;
     streamed_ = cost_.streamed_columns(model_, batch_size_);
     output_bytes_ = batch_output_bytes(model_, batch_size_);
     output_stride_ = output_row_bytes(model_);
@@ -166,15 +176,15 @@ class AsymmetricPlanner {
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
         if (is_resident(f)) {
           if (p.bytes > budget_) continue;
-          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_, share});
+          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_, share, context_rows_});
           if (p.resident_seconds < 0 || c < p.resident_seconds) p.resident_seconds = c, p.resident_flow = f;
         } else {
-          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_, output_stride_, share});
+          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_, output_stride_, share, context_rows_});
           if (p.stream_seconds < 0 || c < p.stream_seconds) p.stream_seconds = c, p.stream_flow = f;
         }
       }
       if (p.stream_seconds < 0) {  // only resident flows allowed: it must fit somewhere
-        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_, output_bytes_, output_stride_});
+        p.stream_seconds = p.resident_seconds >= 0 ? 1e30 : cost_.item_seconds(Flow::kGather, load, {0, context_traffic_, output_bytes_, output_stride_, 1, context_rows_});
       }
       p.dram_seconds = cost_.dram_seconds(p.stream_flow, load);
       out.push_back(p);
@@ -275,7 +285,7 @@ class AsymmetricPlanner {
   std::size_t budget_;
   int max_parts_;
   std::int64_t batch_size_ = 0;
-  double overhead_ = 0, context_traffic_ = 0, output_bytes_ = 0, output_stride_ = 0;
+  double overhead_ = 0, context_traffic_ = 0, context_rows_ = 0, output_bytes_ = 0, output_stride_ = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> blocks_;  // each table's output blocks
   std::vector<bool> streamed_;  // each table's output column streamed (CostModel::streamed_columns)
   std::map<std::tuple<int, bool, int>, std::vector<Part>> memo_;
@@ -285,11 +295,11 @@ class AsymmetricPlanner {
 std::vector<double> table_costs(const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost,
                                 std::int64_t batch_size, int cores) {
   const std::vector<ItemLoad> loads = whole_table_loads(model, samples, cost, batch_size);
-  const double share = fair_share_traffic(loads, cores);
+  const TrafficShare share = fair_share_traffic(loads, cores);
   std::vector<double> out;
   for (const ItemLoad& l : loads) {
-    const double others = std::max(0.0, share - CostModel::traffic_bytes(Flow::kGather, l));
-    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others, batch_output_bytes(model, batch_size)}));
+    const double others = std::max(0.0, share.all - CostModel::traffic_bytes(Flow::kGather, l));
+    out.push_back(cost.item_seconds(Flow::kGather, l, {0, others, batch_output_bytes(model, batch_size), 0, 1, share.rows}));
   }
   return out;
 }
