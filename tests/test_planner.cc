@@ -577,16 +577,22 @@ TEST(CostModel, RepeatsMissACacheAsTheWorkingSetGrows) {
               0.02 * prof.miss_gather.at(64, fp));
 }
 
+// The fewest measurements a calibration or validation can take (seconds, in tests).
+CalibrateOptions quick_calibration() {
+  CalibrateOptions o;
+  o.quick = true;
+  o.rounds = 2;
+  o.arena_bytes = 8 << 20;
+  return o;
+}
+
 // `calibrate --validate --against`: several profiles judged on one set of measurements, so that
 // a machine whose speed drifts between runs cannot favour one of them.
 TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
   MachineProfile slow = server();
   slow.item_seconds += 1e-3;  // every item a millisecond slower
   const CostModel base(server()), slower(slow);
-  CalibrateOptions o;
-  o.quick = true;
-  o.rounds = 2;
-  o.arena_bytes = 8 << 20;
+  const CalibrateOptions o = quick_calibration();
   const std::vector<ValidationReport> r = validate_cost_models({&base, &slower}, o);
   ASSERT_EQ(r.size(), 2u);
   ASSERT_EQ(r[0].cases.size(), r[1].cases.size());
@@ -606,10 +612,7 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
 // Bags written through the caches are also priced by traffic, down to outputs that nothing else
 // evicts (below the first-touch models' traffic, which begins at 1-28 MiB by row width).
 TEST(Calibrate, BagPrices) {
-  CalibrateOptions o;
-  o.quick = true;
-  o.rounds = 2;
-  o.arena_bytes = 8 << 20;
+  const CalibrateOptions o = quick_calibration();
   const MachineProfile p = calibrate_machine(o);
   ASSERT_FALSE(p.streamed_bag_seconds.widths.empty());
   for (const auto& [width, curve] : p.streamed_bag_seconds.widths) {

@@ -288,20 +288,20 @@ class Calibrator {
     // Per bag (offsets read, output row written), against the batch's output bytes: the
     // empty-bag table of each first-touch run.
     const double total_dim = output_stride_bytes(probes) / 4;
-    for (const auto& [times, measured, batch] : {std::tuple{&small, &small_items, kBatch}, std::tuple{&big, &big_items, big_batch}}) {
+    std::vector<std::pair<double, double>> bag_points;
+    for (const auto& [measured, batch] : {std::pair{&small_items, kBatch}, std::pair{&big_items, big_batch}}) {
       std::vector<double> per_bag;
       for (const Measured& it : *measured) {
         if (probes[it.probe].role == Role::kBags) {
           per_bag.push_back(std::max(0.0, it.seconds - p_.item_seconds) / static_cast<double>(batch));
         }
       }
-      bag_points_.emplace_back(4.0 * total_dim * static_cast<double>(batch), median_of(per_bag));
+      bag_points.emplace_back(4.0 * total_dim * static_cast<double>(batch), median_of(per_bag));
     }
-    const double first_touch_bag[2] = {bag_points_[0].second, bag_points_[1].second};  // at kBatch, big_batch
+    const double first_touch_bag[2] = {bag_points[0].second, bag_points[1].second};  // at kBatch, big_batch
     CurveFamily bag_family;
-    bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points_));
+    bag_family.widths.emplace_back(4.0 * dim, sorted_curve(bag_points));
     p_.bag_seconds.widths.push_back(bag_family.widths.back());
-    bag_points_.clear();
     if (row_bytes % 64 == 0) streamed_bags(dim, big_batch, seed + 800);
     stride_factors(row_bytes, bag_family, seed + 850);
 
@@ -613,7 +613,6 @@ class Calibrator {
   int rounds_;
   int repeats_;
   std::vector<double> scans_, resident_scans_, skip_index_, convert_;
-  std::vector<std::pair<double, double>> bag_points_;
 };
 
 }  // namespace

@@ -364,7 +364,6 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     core.output_bytes = output_bytes;
     core.output_stride_bytes = output_row_bytes(model);
     double traffic = 0;
-    core.row_traffic = 0;
     std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
     for (const WorkItem& it : plan.items[w]) {
       const auto t = static_cast<std::size_t>(it.table);

@@ -174,12 +174,13 @@ class AsymmetricPlanner {
       for (Flow f : o_.flows) {
         if (!cost_.calibrated_for(f, load)) continue;
         const double others = std::max(0.0, context_traffic_ - CostModel::traffic_bytes(f, load));
-        if (is_resident(f)) {
-          if (p.bytes > budget_) continue;
-          const double c = cost_.item_seconds(f, load, {static_cast<double>(p.bytes), others, output_bytes_, output_stride_, share, context_rows_});
+        const bool resident = is_resident(f);
+        if (resident && p.bytes > budget_) continue;
+        const double resident_bytes = resident ? static_cast<double>(p.bytes) : 0.0;
+        const double c = cost_.item_seconds(f, load, {resident_bytes, others, output_bytes_, output_stride_, share, context_rows_});
+        if (resident) {
           if (p.resident_seconds < 0 || c < p.resident_seconds) p.resident_seconds = c, p.resident_flow = f;
         } else {
-          const double c = cost_.item_seconds(f, load, {0, others, output_bytes_, output_stride_, share, context_rows_});
           if (p.stream_seconds < 0 || c < p.stream_seconds) p.stream_seconds = c, p.stream_flow = f;
         }
       }
