@@ -43,14 +43,19 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
     out.samples = sample_statistics(model, sample);
   }
   FloatBuffer result(static_cast<std::size_t>(workload.batch_size) * static_cast<std::size_t>(model.total_dim()));
-  // Distinct batches in turn, generated first, so the rounds run back to back as a serving loop's.
+  // Distinct batches in turn, generated first, so the rounds run back to back as a serving loop's;
+  // as many as `embflow run` cycles (measure.h), so that a row comes back only after the batches
+  // between have turned the caches over, as in serving where every batch is new. With at most
+  // `rounds` of them (15), a table's rows came back within 15 small batches and were still in L3:
+  // the first touches of a 64 MiB table were priced as L3 hits, 3 ns a 64-byte row, where models
+  // whose other tables pull megabytes a batch paid 15-18 ns.
   double row_bytes = 0, index_bytes = 0;
   for (const auto& t : model.tables) {
     const double lookups = static_cast<double>(workload.batch_size) * t.bag_size.mean();
     row_bytes += lookups * static_cast<double>(t.row_bytes());
-    index_bytes += lookups * 8;
+    index_bytes += (lookups + static_cast<double>(workload.batch_size)) * 8;
   }
-  const int count = std::clamp(distinct_batches_needed(row_bytes, index_bytes), 2, rounds);
+  const int count = row_bytes > 0 ? std::max(2, distinct_batches_needed(row_bytes, index_bytes)) : 2;
   std::vector<Batch> batches;
   for (int i = 0; i < count; ++i) {
     WorkloadOptions o = workload;
