@@ -183,6 +183,36 @@ TEST_F(ExecutorTest, RowSplitsResidentCopiesAndTileScansAddUp) {
   }
 }
 
+// A repaired batch runs twice (the second time on the repaired indices): row-range partial sums,
+// added up by the last worker in both runs, come out as the repaired batch's.
+TEST_F(ExecutorTest, RowSplitsOfARepairedTableAddUp) {
+  const int cores = machine_cores();
+  Plan p = symmetric_plan(model_, kBatch, cores);
+  for (auto& items : p.items) std::erase_if(items, [](const WorkItem& it) { return it.table == 1; });
+  const std::int64_t rows1 = model_.tables[1].rows;
+  const int parts = std::max(cores, 2);  // partial sums even on one core
+  for (int k = 0; k < parts; ++k) {
+    p.items[static_cast<std::size_t>(k % cores)].push_back({1, Flow::kGather, {0, kBatch}, {rows1 * k / parts, rows1 * (k + 1) / parts}});
+  }
+  p.mapper = "manual";
+  RunnerOptions clamp = default_runner_options();
+  clamp.bounds = BoundsPolicy::kClamp;
+  PlanExecutor ex(model_, ptrs_, p, clamp);
+  Batch bad = batch(7);
+  auto& idx = bad.tables[1].indices64;
+  idx.front() = -2;
+  idx[idx.size() / 2] = rows1 + 9;
+  Batch clamped = bad;
+  clamped.tables[1].indices64.front() = 0;
+  clamped.tables[1].indices64[idx.size() / 2] = rows1 - 1;
+  std::vector<float> out(static_cast<std::size_t>(kBatch) * model_.total_dim(), NAN);
+  ex.run(bad, out.data());
+  expect_correct(clamped, out, parts);
+  const Batch good = batch(8);
+  ex.run(good, out.data());
+  expect_correct(good, out, parts);
+}
+
 TEST_F(ExecutorTest, ServesConcurrentCallers) {
   PlanExecutor ex(model_, ptrs_, symmetric_plan(model_, kBatch, machine_cores()), default_runner_options());
   std::vector<std::thread> callers;

@@ -27,7 +27,7 @@ struct Task {
   WorkItem item;
   TableView view;      // the table, or the worker's resident copy of item.rows
   ResidentCopy copy;
-  bool partial = false;        // a row range: partial sums go to `scratch`, added up after the run
+  bool partial = false;        // a row range: partial sums go to `scratch`, added up by the last worker
   std::vector<float> scratch;  // [item.bags size, dim], first touched by the worker
   double seconds = 0;          // in the last run
   LookupReport report;         // of the last run
@@ -60,6 +60,8 @@ struct PlanExecutor::State {
   // batch 2048: 370 us a batch, workers busy 56-68 us).
   std::atomic<std::uint32_t> generation{0};  // bumped for every batch and to stop; wraps harmlessly
   std::atomic<int> pending{0};
+  std::atomic<int> finished{0};  // workers done with their items in this dispatch
+  bool has_partials = false;     // any row-range item (set before the workers start)
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::condition_variable ready_cv;  // the workers' start-up, once
@@ -106,6 +108,7 @@ struct PlanExecutor::State {
       error = nullptr;
     }
     pending.store(static_cast<int>(workers.size()), std::memory_order_relaxed);
+    finished.store(0, std::memory_order_relaxed);
     generation.fetch_add(1, std::memory_order_release);
     generation.notify_all();
     if (!spin_until([&] { return pending.load(std::memory_order_acquire) == 0; }, kCallerSpin)) {
@@ -151,6 +154,13 @@ struct PlanExecutor::State {
         if (!error) error = std::current_exception();
       }
       w.seconds = now() - t0;
+      // The last worker to finish adds up the row-range partial sums, before the batch counts as
+      // done. On the caller's core, the reads of every scratch line left it to be fetched back
+      // by its worker's next write: one core, a table in two row halves, batch 8192, one hot
+      // row: the halves took 545 + 263 us, against 37 + 18 us without those reads.
+      if (finished.fetch_add(1, std::memory_order_acq_rel) + 1 == static_cast<int>(workers.size()) && has_partials) {
+        reduce_partials();
+      }
       if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) pending.notify_one();
     }
   }
@@ -194,7 +204,8 @@ struct PlanExecutor::State {
     if (error) std::rethrow_exception(error);
   }
 
-  // Adds the row-range partial sums into the output (after every worker is done).
+  // Adds the row-range partial sums into the output: the last worker to finish a dispatch, once
+  // every other worker is done (their scratch published by the acquire on `finished`).
   void reduce_partials() {
     const std::int64_t stride = model.total_dim();
     for (Worker& w : workers) {
@@ -239,6 +250,7 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
       task.item = it;
       task.view = s.tables[static_cast<std::size_t>(it.table)];
       task.partial = !it.rows.whole(task.view.rows);
+      s.has_partials = s.has_partials || task.partial;
       if (is_resident(it.flow)) resident_bytes += static_cast<std::size_t>(it.rows.size()) * task.view.row_stride;
       worker.tasks.push_back(std::move(task));
     }
@@ -292,7 +304,6 @@ void PlanExecutor::run(const BatchView& batch, float* out) {
     s.rethrow_worker_error();
     if (!s.tables_not_served().empty()) throw std::logic_error("plan executor: repaired input still not served");
   }
-  s.reduce_partials();
 }
 
 std::vector<double> PlanExecutor::last_worker_seconds() const {
