@@ -130,17 +130,24 @@ TEST_P(FlowEquivalence, MatchesExactArithmetic) {
 TEST_P(FlowEquivalence, SlicesAndRowRangeSplitsAddUp) {
   const std::uint64_t seed = test_seed();
   SCOPED_TRACE(fmt::format("seed {}", seed));
-  for (int dim : {1, 16, 33, 129}) {
-    const TableSpec spec = small_spec(1000, dim, RowType::kFp32, 0, 30);
-    const Table table = Table::random(spec, seed, 1);
-    const TableBatch tb = make_bags(spec, 64, "zipf:1.05", IndexType::kInt64, true, seed + dim);
-    for (int parts : {1, 2, 3, 7}) {
-      for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
-        SCOPED_TRACE(fmt::format("dim {} parts {} {}", dim, parts, to_string(pooling)));
-        run_and_check(table, tb, pooling, {5, 50}, {0, spec.rows}, parts, 2048);
-        // A row range that is not the whole table: only its rows count.
-        run_and_check(table, tb, pooling, {0, 64}, {100, 900}, parts, 512);
-        if (HasFatalFailure()) return;
+  // Both row types and with or without weights: a gather over a row range leaves out the other
+  // rows by masked loads of no lanes, per row type and ISA (pool_kernels.inc, LeanBags).
+  for (RowType type : {RowType::kFp32, RowType::kFp16}) {
+    for (int dim : {1, 16, 33, 129}) {
+      const TableSpec spec = small_spec(1000, dim, type, 0, 30);
+      const Table table = Table::random(spec, seed, 1);
+      for (bool weighted : {true, false}) {
+        const TableBatch tb = make_bags(spec, 64, "zipf:1.05", IndexType::kInt64, weighted, seed + dim);
+        for (int parts : {1, 2, 3, 7}) {
+          for (Pooling pooling : {Pooling::kSum, Pooling::kMean}) {
+            SCOPED_TRACE(fmt::format("{} dim {} {} parts {} {}", to_string(type), dim, weighted ? "weighted" : "unweighted",
+                                     parts, to_string(pooling)));
+            run_and_check(table, tb, pooling, {5, 50}, {0, spec.rows}, parts, 2048);
+            // A row range that is not the whole table: only its rows count.
+            run_and_check(table, tb, pooling, {0, 64}, {100, 900}, parts, 512);
+            if (HasFatalFailure()) return;
+          }
+        }
       }
     }
   }

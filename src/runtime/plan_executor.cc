@@ -14,6 +14,7 @@
 
 #include "embflow/error.h"
 #include "embflow/executor.h"
+#include "embflow/table.h"
 #include "embflow/topology.h"
 #include "runtime/batch_prep.h"
 
@@ -28,7 +29,7 @@ struct Task {
   TableView view;      // the table, or the worker's resident copy of item.rows
   ResidentCopy copy;
   bool partial = false;        // a row range: partial sums go to `scratch`, added up by the last worker
-  std::vector<float> scratch;  // [item.bags size, dim], first touched by the worker
+  FloatBuffer scratch;  // [item.bags size, dim], 64-byte aligned, first touched by the worker
   double seconds = 0;          // in the last run
   LookupReport report;         // of the last run
 };
@@ -124,7 +125,7 @@ struct PlanExecutor::State {
           task.copy = ResidentCopy::make(task.view, task.item.rows, options.resident_budget);
           task.view = task.copy.view();
         }
-        if (task.partial) task.scratch.assign(static_cast<std::size_t>(task.item.bags.size()) * task.view.dim, 0.0f);
+        if (task.partial) task.scratch = FloatBuffer(static_cast<std::size_t>(task.item.bags.size()) * task.view.dim);
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);

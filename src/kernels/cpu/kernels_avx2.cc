@@ -24,6 +24,11 @@ struct S {
     for (int i = 0; i < n; ++i) tmp[i] = p[i];
     return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
   }
+  // A whole vector, or zeros without reading p (`in` false); the mask by arithmetic, not a branch.
+  static V load_if(const float* p, bool in) { return _mm256_maskload_ps(p, _mm256_set1_epi32(-static_cast<int>(in))); }
+  static V load_if(const std::uint16_t* p, bool in) {
+    return _mm256_cvtph_ps(_mm_maskload_epi32(reinterpret_cast<const int*>(p), _mm_set1_epi32(-static_cast<int>(in))));
+  }
   static V fma(V x, float w, V acc) { return _mm256_fmadd_ps(x, _mm256_set1_ps(w), acc); }
   static V mul(V x, float s) { return _mm256_mul_ps(x, _mm256_set1_ps(s)); }
   static V add(V x, V y) { return _mm256_add_ps(x, y); }

@@ -34,6 +34,10 @@ struct S {
     if (n > 8) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask(n), p));
     return _mm512_cvtph_ps(_mm256_zextsi128_si256(_mm_maskz_loadu_epi16(static_cast<__mmask8>(mask(n)), p)));
   }
+  // A whole vector, or zeros without reading p (`in` false); the mask by arithmetic, not a branch.
+  static __mmask16 all_if(bool in) { return static_cast<__mmask16>(0u - static_cast<unsigned>(in)); }
+  static V load_if(const float* p, bool in) { return _mm512_maskz_loadu_ps(all_if(in), p); }
+  static V load_if(const std::uint16_t* p, bool in) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(all_if(in), p)); }
   static V fma(V x, float w, V acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(w), acc); }
   static V mul(V x, float s) { return _mm512_mul_ps(x, _mm512_set1_ps(s)); }
   static V add(V x, V y) { return _mm512_add_ps(x, y); }

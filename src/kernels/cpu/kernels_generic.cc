@@ -27,6 +27,11 @@ struct S {
     for (int i = 0; i < n; ++i) x.v[i] = half_to_float(p[i]);
     return x;
   }
+  // A whole vector, or zeros without reading p (`in` false).
+  template <class T>
+  static V load_if(const T* p, bool in) {
+    return in ? load(p) : zero();
+  }
   static V fma(V x, float w, V acc) {
     for (int i = 0; i < 4; ++i) acc.v[i] += x.v[i] * w;
     return acc;
