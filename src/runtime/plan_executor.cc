@@ -29,7 +29,7 @@ struct Task {
   TableView view;      // the table, or the worker's resident copy of item.rows
   ResidentCopy copy;
   bool partial = false;        // a row range: partial sums go to `scratch`, added up by the last worker
-  FloatBuffer scratch;  // [item.bags size, dim], 64-byte aligned, first touched by the worker
+  FloatBuffer scratch;         // [item.bags size, dim], 64-byte aligned, first touched by the worker
   double seconds = 0;          // in the last run
   LookupReport report;         // of the last run
 };
