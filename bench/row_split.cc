@@ -13,10 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "embflow/executor.h"
-#include "embflow/measure.h"
 #include "embflow/table.h"
 #include "embflow/workload.h"
+#include "planner/item_bench.h"
 
 namespace {
 
@@ -28,23 +27,6 @@ struct Case {
   std::int64_t batch;
   std::string dist;
 };
-
-// Median seconds of each item of `plan` over `rounds` batches after as many untimed ones.
-std::vector<double> item_medians(const ModelSpec& model, const std::vector<const TableView*>& views, const Plan& plan,
-                                 const std::vector<Batch>& batches, int rounds) {
-  PlanExecutor ex(model, views, plan, default_runner_options());
-  FloatBuffer out(static_cast<std::size_t>(plan.batch_size) * static_cast<std::size_t>(model.total_dim()));
-  std::vector<std::vector<double>> seconds(plan.items[0].size());
-  for (int r = 0; r < 2 * rounds; ++r) {
-    ex.run(batches[static_cast<std::size_t>(r) % batches.size()], out.data());
-    if (r < rounds) continue;
-    const auto items = ex.last_item_seconds();
-    for (std::size_t i = 0; i < items[0].size(); ++i) seconds[i].push_back(items[0][i]);
-  }
-  std::vector<double> medians;
-  for (auto& s : seconds) medians.push_back(summarize(s).median);
-  return medians;
-}
 
 void run(const Case& c) {
   ModelSpec model{"row-split", {}, {}};
@@ -60,16 +42,11 @@ void run(const Case& c) {
   pad.bag_size = {0, 0};
   model.tables = {t, pad};
   const Table table = Table::random(t, 1), pad_table = Table::random(pad, 2);
-  const TableView tv = table.view(), pv = pad_table.view();
-  const std::vector<const TableView*> views{&tv, &pv};
-  std::vector<Batch> batches;
-  for (int i = 0; i < 64; ++i) {
-    WorkloadOptions w;
-    w.batch_size = c.batch;
-    w.distribution = Distribution::parse(c.dist);
-    w.seed = 7 + static_cast<std::uint64_t>(i);
-    batches.push_back(generate_batch(model, w));
-  }
+  const std::vector<TableView> views{table.view(), pad_table.view()};
+  WorkloadOptions w;
+  w.batch_size = c.batch;
+  w.distribution = Distribution::parse(c.dist);
+  w.seed = 7;
   auto plan = [&](bool halves) {
     Plan p;
     p.model = model.name;
@@ -87,9 +64,11 @@ void run(const Case& c) {
     p.items[0].push_back({1, Flow::kGather, all, {0, pad.rows}});
     return p;
   };
+  // Each item's median over 400 batches, measured as calibration measures items (item_bench.h).
   constexpr int kRounds = 400;
-  const std::vector<double> whole = item_medians(model, views, plan(false), batches, kRounds);
-  const std::vector<double> halves = item_medians(model, views, plan(true), batches, kRounds);
+  const RunnerOptions runner = default_runner_options();
+  const std::vector<double> whole = planner::time_plan(model, views, plan(false), w, kRounds, runner).seconds[0];
+  const std::vector<double> halves = planner::time_plan(model, views, plan(true), w, kRounds, runner).seconds[0];
   std::printf("%9.1f MiB  bag %2d  batch %6lld  %-10s  whole %9.2f us   halves %9.2f + %9.2f us\n",
               static_cast<double>(t.bytes()) / (1 << 20), c.bag, static_cast<long long>(c.batch), c.dist.c_str(),
               whole[0] * 1e6, halves[0] * 1e6, halves[1] * 1e6);
@@ -101,6 +80,6 @@ int main(int argc, char** argv) {
   std::vector<Case> cases;
   for (int i = 1; i + 3 < argc; i += 4) cases.push_back({std::atoll(argv[i]), std::atoi(argv[i + 1]), std::atoll(argv[i + 2]), argv[i + 3]});
   if (cases.empty()) cases = {{4096, 8, 2048, "uniform"}, {3650000, 1, 512, "uniform"}, {16000000, 8, 2048, "uniform"}};
-  std::printf("one worker on core 0; each item's median time over 400 batches (64 in turn)\n");
+  std::printf("one worker on core 0; each item's median time over 400 batches, distinct batches in turn\n");
   for (const Case& c : cases) run(c);
 }
