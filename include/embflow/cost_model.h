@@ -10,6 +10,7 @@
 //                       + (lookups - distinct) * the mean price of a repeat: band by band of reuse distance,
 //                         as the item's working set spreads them (repeat_miss_share), at hit[flow] (beyond
 //                         the footprints hits were calibrated for: max(hit, miss)) of the band's footprint
+//   gather:             + page walks: lines of page-table entries fetched * page_walk_line (page_walk_lines)
 //   tile-scan flows:    + bytes of the touched tiles * scan[flow] + lookups * serve(row bytes, lookups)
 // The core's other items matter twice. Their traffic (the rows, tiles and output lines they pull
 // through the caches each batch) evicts this table's rows before the next batch comes: a first
@@ -82,6 +83,18 @@ ItemLoad item_load(const TableSpec& table, const TableSample& sample, BagRange b
 // misses at the rate the working set grows where it holds K rows, so hot rows stay and the
 // long tail misses, where "capacity / footprint" would spread the misses evenly.
 double repeat_miss_share(const ItemLoad& load, double capacity_bytes);
+
+// Page walks. Past the TLB, a row costs a page walk, and the walk reads a line of page-table
+// entries; one such line maps kPageEntryLineBytes of table (eight entries of 4 KiB pages: a guest
+// whose host maps it with 4 KiB pages walks at that grain). Lines that the traffic between two
+// batches evicts come from memory again, once per item that touches them: a short item of a large
+// table pays one nearly per row, a long item spreads each over the rows it serves (on the
+// development VM, a 64 MiB table after 8 MiB of other traffic: one-row bags 12.5 ns a row, bags of
+// 8 6.4 ns). The expected number of lines fetched: the item's distinct rows touch a share
+// q = 1 - exp(-distinct / lines) of the table's lines, and a line touched by a share q of the
+// batches comes back after traffic / q bytes, evicted with probability 1 - exp(-that / evict_bytes).
+inline constexpr double kPageEntryLineBytes = 32768;
+double page_walk_lines(const ItemLoad& load, double traffic_bytes, double evict_bytes);
 
 // What the other items on an item's core take from the caches.
 struct CoreContext {
@@ -162,6 +175,9 @@ class CostModel {
   // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
   // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
   bool calibrated_for(Flow flow, const ItemLoad& load) const;
+  // The gather's page walks beyond its first touches (page_walk_lines): the item's own rows and
+  // the core's other traffic evict the lines of page-table entries between batches.
+  double page_walk_seconds(const ItemLoad& load, const CoreContext& core) const;
   // What the item's DRAM traffic takes at the rate all cores together get for rows of its width
   // (for the shared-bandwidth bound).
   double dram_seconds(Flow flow, const ItemLoad& load) const;

@@ -72,9 +72,16 @@ struct OutputView {
 // one or two cache lines, fewer for wider rows, so that about 96 lines are on their way (at least
 // 8 look-ups): the line-fill buffers bound them. Measured on the Intel VM, one thread: dlrm-v2's
 // 512-byte rows took 7-10% less time 12 look-ups ahead than 48 (batch 2048 and 65536); criteo's
-// 64-byte rows did the same from 32 to 96. Into L2 (no fill buffer held): 48 at every width.
-// Measured on the AMD Zen 4 VM, one 1 GiB table, bags of 32, batch 4096: 256-byte rows 60-62 M
-// look-ups/s 24 ahead, 67-70 at 32 and 64; 512-byte rows 26-28 M/s 12 ahead, 36-37 at 48.
+// 64-byte rows did the same from 32 to 96. Into L2 (no fill buffer held): 128 at every width.
+// A distance is a lead in time only through the look-ups between: narrow rows served from cache
+// take 1-3 ns each, so 48 of them ran out before an L3 or DRAM line arrived, most of all where
+// repeats (skewed indices) fill the window. On the AMD Zen 4 VM, batch 2048, bags of 20,
+// zipf:1.05, 48 -> 128 ahead: 4 MiB tables of 32 and 64-byte rows 0.67-0.72x the time, 64 MiB
+// of 64-byte rows 0.81x; uniform 0.70-0.93x; 256 and 512-byte rows and 1 GiB tables within
+// noise; criteo-kaggle dim 16 0.87x (bags of 20, zipf) to 0.93x (one-row bags, uniform)
+// (docs/BENCHMARKS.md, "Prefetching 128 look-ups ahead into L2"). Before, one 1 GiB table, bags of
+// 32, batch 4096: 256-byte rows 60-62 M look-ups/s 24 ahead, 67-70 at 32 and 64; 512-byte rows
+// 26-28 M/s 12 ahead, 36-37 at 48.
 inline constexpr int kPrefetchAuto = -1;
 int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false);
 

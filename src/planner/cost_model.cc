@@ -131,6 +131,13 @@ double repeat_miss_share(const ItemLoad& l, double capacity_bytes) {
   return std::clamp((misses - l.distinct) / repeats, 0.0, 1.0);
 }
 
+double page_walk_lines(const ItemLoad& l, double traffic_bytes, double evict_bytes) {
+  if (evict_bytes <= 0 || l.distinct <= 0 || l.table_bytes <= 0) return 0;
+  const double lines = std::max(1.0, l.table_bytes / kPageEntryLineBytes);
+  const double touched = 1.0 - std::exp(-l.distinct / lines);
+  return lines * touched * (1.0 - std::exp(-traffic_bytes / touched / evict_bytes));
+}
+
 std::vector<bool> CostModel::streamed_columns(const ModelSpec& model, std::int64_t batch_size) const {
   std::vector<bool> out;
   const int total_dim = model.total_dim();
@@ -193,7 +200,7 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
     case Flow::kGather: {
       auto hit = [&](double bytes) { return p.hit_gather.at(l.row_bytes, bytes); };
       auto miss = [&](double bytes) { return p.miss_gather.at(l.row_bytes, bytes); };
-      t += l.distinct * miss(evicted_as) + repeats_seconds(hit, miss);
+      t += l.distinct * miss(evicted_as) + repeats_seconds(hit, miss) + page_walk_seconds(l, core);
       break;
     }
     case Flow::kResident: {
@@ -217,6 +224,11 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
     }
   }
   return t;
+}
+
+double CostModel::page_walk_seconds(const ItemLoad& l, const CoreContext& core) const {
+  const double traffic = core.other_traffic + row_traffic_bytes(Flow::kGather, l);
+  return profile_.page_walk_line_seconds * page_walk_lines(l, traffic, profile_.page_walk_evict_bytes);
 }
 
 bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {

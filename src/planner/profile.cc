@@ -174,6 +174,9 @@ std::string profile_to_json(const MachineProfile& p) {
                   {"scan_byte_seconds", {{"tile-scan", p.scan_byte_seconds},
                                          {"resident-tile-scan", p.resident_scan_byte_seconds}}},
                   {"serve_seconds_by_lookups", family_json(p.serve_seconds)}};
+  if (p.page_walk_evict_bytes > 0) {
+    j["lookups"]["page_walk"] = {{"line_seconds", p.page_walk_line_seconds}, {"evict_bytes", p.page_walk_evict_bytes}};
+  }
   j["memory"] = {{"dram_bytes_per_s_by_row_bytes", curve_json(p.dram_bytes_per_s)},
                  {"output_bytes_per_s_all_cores", p.output_bytes_per_s}};
   return j.dump(1);
@@ -237,6 +240,11 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.scan_byte_seconds = r.number(scan, "lookups.scan_byte_seconds.", "tile-scan");
   p.resident_scan_byte_seconds = r.number(scan, "lookups.scan_byte_seconds.", "resident-tile-scan");
   p.serve_seconds = r.family(l, "lookups.", "serve_seconds_by_lookups");
+  if (l.contains("page_walk")) {
+    const json& walk = r.field(l, "lookups.", "page_walk");
+    p.page_walk_line_seconds = r.number(walk, "lookups.page_walk.", "line_seconds");
+    p.page_walk_evict_bytes = r.number(walk, "lookups.page_walk.", "evict_bytes", true);
+  }
   const json& mem = r.field(j, "", "memory");
   p.dram_bytes_per_s = r.curve(mem, "memory.", "dram_bytes_per_s_by_row_bytes", "bytes per second");
   p.output_bytes_per_s = r.number(mem, "memory.", "output_bytes_per_s_all_cores");
