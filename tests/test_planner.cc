@@ -59,6 +59,7 @@ TEST(Profiles, JsonRoundTrips) {
       p.streamed_bag_seconds.widths = {{64.0, CostCurve{{{1 << 20, 3e-9}, {1 << 30, 4e-9}}}}};
       p.bag_seconds_by_traffic.widths = {{64.0, CostCurve{{{1 << 18, 3e-9}, {1 << 30, 8e-9}}}}};
       p.bag_stride_factor.widths = {{64.0, CostCurve{{{64, 1.0}, {1024, 2.0}}}}};
+      p.page_walk_line_seconds = 2e-8, p.page_walk_evict_bytes = 16 << 20;
     }
     const std::string text = profile_to_json(p);
     const MachineProfile q = parse_profile_json(text, "round trip");
@@ -67,6 +68,8 @@ TEST(Profiles, JsonRoundTrips) {
     EXPECT_EQ(q.streamed_bag_seconds.widths.size(), optional ? 1u : 0u);
     EXPECT_EQ(q.bag_seconds_by_traffic.widths.size(), optional ? 1u : 0u);
     EXPECT_EQ(q.bag_stride_factor.widths.size(), optional ? 1u : 0u);
+    EXPECT_EQ(q.page_walk_line_seconds, optional ? 2e-8 : 0.0);
+    EXPECT_EQ(q.page_walk_evict_bytes, optional ? 16 << 20 : 0.0);
   }
 }
 
@@ -95,6 +98,11 @@ TEST(Profiles, MissingOrBadFieldsAreNamed) {
   j = nlohmann::json::parse(good);
   j["overheads"]["bag_seconds_by_output_bytes"][0]["points"] = {{512, 1e-9}, {64, 1e-9}};
   EXPECT_THAT(profile_error(j.dump()), HasSubstr("x must increase"));
+  j = nlohmann::json::parse(good);
+  j["lookups"]["page_walk"] = {{"line_seconds", 2e-8}, {"evict_bytes", 0}};
+  EXPECT_THAT(profile_error(j.dump()), HasSubstr("'lookups.page_walk.evict_bytes' must be positive"));
+  j["lookups"]["page_walk"] = {{"evict_bytes", 1 << 20}};
+  EXPECT_THAT(profile_error(j.dump()), HasSubstr("'lookups.page_walk.line_seconds' is missing"));
   EXPECT_THAT(profile_error("{ not json"), HasSubstr("not valid JSON"));
   EXPECT_THROW(load_profile("/nonexistent/profile.json"), IoError);
 }
@@ -487,6 +495,39 @@ TEST(CostModel, FirstTouchesCostMoreOnACoreThatServesPartOfTheTable) {
   EXPECT_DOUBLE_EQ(b.item_seconds[0][0], cost.item_seconds(Flow::kGather, first_half, context(two_core_others, 0.5)));
 }
 
+// A first touch past the TLB walks the page table; a line of its entries that the traffic between
+// batches evicted comes from memory again once per item (cost_model.h, page_walk_lines). A short
+// item of a large table pays that nearly per row, a long item spreads it; without traffic, or
+// without the profile's figures, nothing.
+TEST(CostModel, PageWalksCostShortItemsOfLargeTablesAfterTraffic) {
+  ItemLoad l;
+  l.row_bytes = 64, l.table_bytes = 64 << 20, l.distinct = 2048;  // 2048 lines of page entries
+  const double lines = 2048, touched = 1 - std::exp(-1.0);
+  EXPECT_NEAR(page_walk_lines(l, 8 << 20, 16 << 20), lines * touched * (1 - std::exp(-0.5 / touched)), 1e-9);
+  EXPECT_EQ(page_walk_lines(l, 0, 16 << 20), 0);
+  EXPECT_EQ(page_walk_lines(l, 8 << 20, 0), 0);
+  ItemLoad more = l;
+  more.distinct = 16 * 2048;
+  EXPECT_LT(page_walk_lines(more, 1e12, 16 << 20) / more.distinct, 0.1 * page_walk_lines(l, 1e12, 16 << 20) / l.distinct);
+  EXPECT_LE(page_walk_lines(more, 1e12, 16 << 20), lines);  // a line at most once per item
+  ItemLoad small = l;
+  small.table_bytes = 64 << 10;
+  EXPECT_LE(page_walk_lines(small, 1e12, 16 << 20), 2.0);
+
+  MachineProfile prof = server();
+  prof.miss_gather.widths = {{64.0, CostCurve{{{1 << 20, 5e-9}}}}};
+  l.bags = l.scanned = l.lookups = 2048, l.out_row_bytes = 64;
+  const CoreContext heavy{0, 32 << 20, 1 << 20, 0, 1.0};
+  const CostModel plain(prof);
+  const double without = plain.item_seconds(Flow::kGather, l, heavy);
+  prof.page_walk_line_seconds = 20e-9, prof.page_walk_evict_bytes = 16 << 20;
+  const CostModel cost(prof);
+  EXPECT_NEAR(cost.item_seconds(Flow::kGather, l, heavy) - without, cost.page_walk_seconds(l, heavy), 1e-15);
+  EXPECT_GT(cost.page_walk_seconds(l, heavy), 0.5 * 2048 * 20e-9 * touched);
+  EXPECT_LT(cost.page_walk_seconds(l, {0, 0, 1 << 20, 0, 1.0}), cost.page_walk_seconds(l, heavy) / 4);  // its own rows only
+  EXPECT_EQ(cost.item_seconds(Flow::kResident, l, heavy), plain.item_seconds(Flow::kResident, l, heavy));
+}
+
 // A repeat within a footprint the hit curve covers costs a hit, whatever a first touch costs
 // there (first touches are measured after other tables' traffic).
 TEST(CostModel, RepeatsInASmallFootprintAreHits) {
@@ -611,9 +652,13 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
 // machine doubled one of them, and a whole model at batch 65536 was predicted 52% slow).
 // Bags written through the caches are also priced by traffic, down to outputs that nothing else
 // evicts (below the first-touch models' traffic, which begins at 1-28 MiB by row width).
-TEST(Calibrate, BagPrices) {
+TEST(Calibrate, BagPricesAndPageWalks) {
   const CalibrateOptions o = quick_calibration();
   const MachineProfile p = calibrate_machine(o);
+  // Page walks are fitted or left out (no walk showed), never half set.
+  EXPECT_GE(p.page_walk_line_seconds, 0);
+  EXPECT_EQ(p.page_walk_line_seconds > 0, p.page_walk_evict_bytes > 0);
+  EXPECT_LT(p.page_walk_line_seconds, 1e-6);
   ASSERT_FALSE(p.streamed_bag_seconds.widths.empty());
   for (const auto& [width, curve] : p.streamed_bag_seconds.widths) {
     ASSERT_EQ(curve.points.size(), 2u) << width << "-byte output rows";

@@ -60,6 +60,12 @@ void print_profile(const MachineProfile& p) {
     fmt::print("{:>10} {:>8} {:>14} {:>16}\n", human_bytes(b), ns(p.hit_gather.at(64, b)), ns(p.miss_gather.at(64, b)),
                fits ? ns(p.miss_resident.at(64, b)) : "-");
   }
+  if (p.page_walk_evict_bytes > 0) {
+    fmt::print("page walks: {} ns per line of page entries fetched again, the lines evicted by {} of traffic "
+               "(e-folding)\n",
+               ns(p.page_walk_line_seconds), human_bytes(p.page_walk_evict_bytes));
+  }
+  fmt::print("fp16 rows:  {} ns per element converted\n", fmt::format("{:.3f}", p.fp16_element_seconds * 1e9));
   fmt::print("tile scan:  {:.3f} ns per byte streamed ({:.1f} GB/s), resident {:.3f} ns per byte; {} ns per look-up "
              "served (64 B rows, 4096 look-ups)\n",
              p.scan_byte_seconds * 1e9, p.scan_byte_seconds > 0 ? 1e-9 / p.scan_byte_seconds : 0.0,

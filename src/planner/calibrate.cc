@@ -38,7 +38,7 @@ double slowest_worker(const ItemTimes& m) {
 }
 
 // What a probe table is for.
-enum class Role { kWarmUp, kHit, kMiss, kScan, kBags, kConvert, kPad };
+enum class Role { kWarmUp, kHit, kMiss, kScan, kBags, kConvert, kPad, kWalk };
 struct Probe {
   TableSpec spec;
   Flow flow = Flow::kGather;
@@ -138,17 +138,13 @@ class Calibrator {
   // Runs the probes as one model on core 0 (in the given order), batch `batch`. The gather flows
   // write the output through the caches, unless `streamed_output` says to stream every column
   // (the two are priced apart: profile.h, bag_seconds and streamed_bag_seconds).
-  ItemTimes run(const std::vector<Probe>& probes, std::int64_t batch, std::uint64_t seed,
-                std::vector<Measured>* measured = nullptr, bool streamed_output = false) {
-    RunnerOptions runner = o_.runner;
-    runner.stream_output_above = streamed_output ? 0 : std::numeric_limits<std::size_t>::max();
+  // The probes as a model, and its plan: one item per probe (two for halves) on core 0.
+  static std::pair<ModelSpec, Plan> probe_model(const std::vector<Probe>& probes, std::int64_t batch) {
     ModelSpec model{"calibration", {}, {}};
-    std::vector<TableView> views;
     Plan plan = planner::single_core_plan(model, batch, {});  // no tables yet: items follow
     for (std::size_t i = 0; i < probes.size(); ++i) {
       const Probe& pr = probes[i];
       model.tables.push_back(pr.spec);
-      views.push_back(arena_.place(pr.spec));
       const int t = static_cast<int>(i);
       const std::int64_t rows = pr.spec.rows;
       if (pr.halves) {
@@ -159,6 +155,16 @@ class Calibrator {
       }
     }
     plan.model = model.name;
+    return {model, plan};
+  }
+
+  ItemTimes run(const std::vector<Probe>& probes, std::int64_t batch, std::uint64_t seed,
+                std::vector<Measured>* measured = nullptr, bool streamed_output = false) {
+    RunnerOptions runner = o_.runner;
+    runner.stream_output_above = streamed_output ? 0 : std::numeric_limits<std::size_t>::max();
+    const auto [model, plan] = probe_model(probes, batch);
+    std::vector<TableView> views;
+    for (const Probe& pr : probes) views.push_back(arena_.place(pr.spec));
     WorkloadOptions w;
     w.batch_size = batch;
     w.seed = seed;
@@ -218,10 +224,16 @@ class Calibrator {
       hit_probes.push_back({warm, Flow::kGather, Role::kWarmUp});
       hit_probes.push_back({s, Flow::kGather, Role::kHit});
     }
-    // The same dim in fp16, in cache: what converting a row costs beyond reading it.
+    // Rows of the same bytes in fp16, in cache: what converting a row costs beyond reading it.
+    // The cost model prices an fp16 look-up as a hit of its row's bytes plus its elements
+    // converted, so the fp16 row here has twice the fp32 row's elements (the adds of the wider
+    // output row are part of that price). Compared at the same dim, the fp16 row read half the
+    // bytes in the same time, the difference came out 0, and fp16 tables of dim 64 were predicted
+    // at half their time (3.3 ns a look-up measured from L1, 1.2 ns predicted).
     for (RowType type : {RowType::kFp32, RowType::kFp16}) {
       TableSpec s = synthetic_table(fmt::format("convert-{}", to_string(type)), 16 * KiB, dim, 16);
       s.row_type = type;
+      if (type == RowType::kFp16) s.dim = 2 * dim;
       s.rows = static_cast<std::int64_t>(16 * KiB / s.row_bytes());
       TableSpec warm = s;
       warm.name += "-warm-up";
@@ -335,7 +347,7 @@ class Calibrator {
       const ItemLoad l = load(hit_probes[i], h.samples[i], kBatch, {0, hit_probes[i].spec.rows});
       per_lookup[hit_probes[i].spec.row_type == RowType::kFp16] = hit_rest(i, l) / l.lookups;
     }
-    convert_.push_back(std::max(0.0, per_lookup[1] - per_lookup[0]) / dim);
+    convert_.push_back(std::max(0.0, per_lookup[1] - per_lookup[0]) / (2.0 * dim));
     p_.hit_gather.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);
     p_.hit_resident.widths.emplace_back(static_cast<double>(row_bytes), hit_curve);  // the same caches
     priced.hit_gather = p_.hit_gather;
@@ -344,6 +356,7 @@ class Calibrator {
     // What the first touches cost once the repeats are priced (never below a repeat), against the
     // table's bytes plus the others' traffic in that model (cost_model.h).
     std::vector<std::tuple<double, double, double>> miss_gather, miss_resident;
+    first_touches_.emplace_back(static_cast<double>(row_bytes), std::vector<FirstTouch>{});
     struct Halves {
       ItemLoad load;
       CoreContext core;
@@ -379,6 +392,9 @@ class Calibrator {
         const double first = std::max(
             repeat, (rest((*measured)[k].seconds, l, output_bytes) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
         (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
+        if (pr.flow == Flow::kGather) {
+          first_touches_.back().second.push_back({l.table_bytes + others, first, repeat, l, others + CostModel::row_traffic_bytes(pr.flow, l)});
+        }
       }
     }
     cached_output_bags(dim, traffic_bag_points.front().first, seed + 950, traffic_bag_points);
@@ -517,6 +533,81 @@ class Calibrator {
     p_.fp16_element_seconds = median_of(convert_);
   }
 
+  // Page walks (cost_model.h, page_walk_lines): models of a table that pulls a chosen traffic
+  // through the core's caches, and beside it tables of 1/64, 1/16 and 1/8 of the arena, each
+  // gathered twice, by a short item (one-row bags) and by a long one (bags of 8), all in pages
+  // of their own (a table that shared pages with the traffic's would find its page entries warm).
+  // What the model without walks leaves unexplained per first touch, against the walks per first
+  // touch page_walk_lines predicts: the slope is a line's price, the e-folding traffic is the one
+  // that fits best (the intercept is what the first-touch curves already hold of the walks, taken
+  // out of them below). 64-byte rows: a walk is per row, whatever its width.
+  void page_walks(std::uint64_t seed) {
+    say("page walks after other traffic");
+    constexpr int dim = 16;
+    const std::size_t arena = arena_.bytes();
+    const CostModel priced(p_, std::numeric_limits<std::size_t>::max());  // run() streams no output
+    struct Observed {
+      ItemLoad load;
+      double traffic, extra;  // bytes through the core per batch; unexplained seconds per first touch
+    };
+    std::vector<Observed> observed;
+    const std::vector<int> traffic_bags = o_.quick ? std::vector<int>{1, 16, 256} : std::vector<int>{1, 4, 16, 64, 256};
+    for (int bag : traffic_bags) {
+      std::vector<Probe> probes{{synthetic_table("traffic", arena / 2, dim, bag)}};
+      for (std::size_t size : {arena / 64, arena / 16, arena / 8}) {
+        probes.push_back({synthetic_table(fmt::format("short-{}", size), size, dim, 1), Flow::kGather, Role::kWalk});
+        probes.push_back({synthetic_table(fmt::format("long-{}", size), size, dim, 8), Flow::kGather, Role::kWalk});
+      }
+      probes = with_odd_line_stride(std::move(probes));
+      arena_.rewind();
+      const ItemTimes times = run(probes, kBatch, seed + static_cast<std::uint64_t>(bag));
+      const auto [model, plan] = probe_model(probes, kBatch);
+      const PlanPrediction predicted = priced.predict(plan, model, times.samples);
+      std::vector<ItemLoad> loads;
+      double traffic = 0;
+      for (const WorkItem& it : plan.items[0]) {
+        const auto t = static_cast<std::size_t>(it.table);
+        loads.push_back(item_load(model.tables[t], times.samples[t], it.bags, it.rows, p_.tile_bytes));
+        traffic += CostModel::traffic_bytes(it.flow, loads.back());
+      }
+      for (std::size_t i = 0; i < probes.size(); ++i) {
+        if (probes[i].role != Role::kWalk) continue;
+        const ItemLoad& l = loads[i];
+        const double through = traffic - CostModel::traffic_bytes(Flow::kGather, l) + CostModel::row_traffic_bytes(Flow::kGather, l);
+        observed.push_back({l, through, (times.seconds[0][i] - predicted.item_seconds[0][i]) / std::max(l.distinct, 1.0)});
+      }
+    }
+    // Least squares extra = price * walks per first touch + intercept, for each e-folding traffic.
+    // A price above ten first touches in the arena's largest table is noise fitted (a quick
+    // calibration's tables of 1-8 MiB hold a few dozen lines each: 3 us a line), not a walk.
+    const double most = 10 * p_.miss_gather.at(64, static_cast<double>(arena));
+    double best = std::numeric_limits<double>::max();
+    for (double evict = 256.0 * KiB; evict <= 4096.0 * MiB; evict *= 2) {
+      std::vector<double> x;
+      for (const Observed& o : observed) x.push_back(page_walk_lines(o.load, o.traffic, evict) / std::max(o.load.distinct, 1.0));
+      const double n = static_cast<double>(x.size());
+      double sx = 0, sy = 0, sxx = 0, sxy = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) sx += x[i], sy += observed[i].extra, sxx += x[i] * x[i], sxy += x[i] * observed[i].extra;
+      const double var = sxx - sx * sx / n;
+      if (n < 3 || var <= 0) continue;
+      const double slope = (sxy - sx * sy / n) / var, intercept = (sy - slope * sx) / n;
+      if (slope <= 0 || slope > most) continue;
+      double sse = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) sse += std::pow(observed[i].extra - slope * x[i] - intercept, 2);
+      if (sse < best) best = sse, p_.page_walk_line_seconds = slope, p_.page_walk_evict_bytes = evict;
+    }
+    if (p_.page_walk_evict_bytes <= 0) return;  // no walk showed: the first-touch curves keep theirs
+    // The first-touch curves without the walks their probes made, which the model now adds.
+    for (std::size_t k = 0; k < first_touches_.size(); ++k) {
+      std::vector<std::tuple<double, double, double>> points;
+      for (const FirstTouch& f : first_touches_[k].second) {
+        const double walks = page_walk_lines(f.load, f.traffic, p_.page_walk_evict_bytes) / std::max(f.load.distinct, 1.0);
+        points.emplace_back(f.x, std::max(f.floor, f.seconds - p_.page_walk_line_seconds * walks), f.load.distinct);
+      }
+      p_.miss_gather.widths[k].second = monotone_curve(points);
+    }
+  }
+
   // Hand-off of a batch to every core, the serial reduction of partial sums, and DRAM shared by
   // all cores.
   void runtime_overheads(int cores) {
@@ -613,6 +704,14 @@ class Calibrator {
   int rounds_;
   int repeats_;
   std::vector<double> scans_, resident_scans_, skip_index_, convert_;
+  // A gather's first touch as measured in width(), per row width (p_.miss_gather's order), with
+  // what page_walks needs to take the walks out of it.
+  struct FirstTouch {
+    double x, seconds, floor;  // the curve's x, seconds per first touch, the repeat price under it
+    ItemLoad load;
+    double traffic;  // bytes through the core per batch (page_walk_lines)
+  };
+  std::vector<std::pair<double, std::vector<FirstTouch>>> first_touches_;
 };
 
 }  // namespace
@@ -648,6 +747,7 @@ MachineProfile calibrate_machine(const CalibrateOptions& o) {
       o.quick ? std::vector<std::size_t>{64, 256} : std::vector<std::size_t>{32, 64, 128, 256, 512};
   for (std::size_t w : widths) c.width(w, o.seed + 1000 * w);
   c.finish_lookups();
+  c.page_walks(o.seed + 77);
   // A VM may report the host's whole L3 (describe_machine flags it): take the usable share from
   // what was just measured instead: the largest size whose first touches of 64-byte rows cost at
   // most the geometric mean of the cheapest and the dearest (halfway, in log terms, from cache to

@@ -19,6 +19,8 @@ class Arena {
   std::size_t bytes() const { return table_.view().bytes(); }
   // Places a table of `spec` after the previous one (wrapping around), 4 KiB aligned.
   TableView place(const TableSpec& spec);
+  // The next table goes to the start: a model whose tables fit the arena then shares no page.
+  void rewind() { cursor_ = 0; }
 
  private:
   Table table_;
