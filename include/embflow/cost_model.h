@@ -91,10 +91,13 @@ double repeat_miss_share(const ItemLoad& load, double capacity_bytes);
 // table pays one nearly per row, a long item spreads each over the rows it serves (on the
 // development VM, a 64 MiB table after 8 MiB of other traffic: one-row bags 12.5 ns a row, bags of
 // 8 6.4 ns). The expected number of lines fetched: the item's distinct rows touch a share
-// q = 1 - exp(-distinct / lines) of the table's lines, and a line touched by a share q of the
-// batches comes back after traffic / q bytes, evicted with probability 1 - exp(-that / evict_bytes).
+// q = 1 - exp(-distinct / lines) of the table's lines. Page entries are data in the shared
+// caches: a line comes back after any core's walk, and any core's traffic evicts it. A line that
+// the table's items on all cores (`share`: this item's part of the table's bags) touch in a share
+// q_all of the batches comes back after traffic / q_all bytes of every core's traffic, and is
+// evicted with probability 1 - exp(-that / evict_bytes).
 inline constexpr double kPageEntryLineBytes = 32768;
-double page_walk_lines(const ItemLoad& load, double traffic_bytes, double evict_bytes);
+double page_walk_lines(const ItemLoad& load, double traffic_bytes, double evict_bytes, double share = 1);
 
 // What the other items on an item's core take from the caches.
 struct CoreContext {
@@ -110,6 +113,10 @@ struct CoreContext {
   // output, what passes through the core's caches between two batches (profile.h,
   // bag_seconds_by_traffic).
   double row_traffic = 0;
+  // What every core's items pull through the caches per batch, rows and output (traffic_bytes),
+  // this item's included: what evicts page entries from the shared caches. 0: unknown, the
+  // core's own (other_traffic and this item's).
+  double batch_traffic = 0;
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].
@@ -175,8 +182,8 @@ class CostModel {
   // Whether a measured profile saw loads like this one for `flow` (tile scans: within 4x of the
   // most look-ups calibrated): the planner does not bet on a flow priced by extrapolation.
   bool calibrated_for(Flow flow, const ItemLoad& load) const;
-  // The gather's page walks beyond its first touches (page_walk_lines): the item's own rows and
-  // the core's other traffic evict the lines of page-table entries between batches.
+  // The gather's page walks beyond its first touches (page_walk_lines): every core's traffic
+  // evicts the lines of page-table entries between batches.
   double page_walk_seconds(const ItemLoad& load, const CoreContext& core) const;
   // What the item's DRAM traffic takes at the rate all cores together get for rows of its width
   // (for the shared-bandwidth bound).

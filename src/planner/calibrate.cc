@@ -393,7 +393,7 @@ class Calibrator {
             repeat, (rest((*measured)[k].seconds, l, output_bytes) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
         (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
         if (pr.flow == Flow::kGather) {
-          first_touches_.back().second.push_back({l.table_bytes + others, first, repeat, l, others + CostModel::row_traffic_bytes(pr.flow, l)});
+          first_touches_.back().second.push_back({l.table_bytes + others, first, repeat, l, traffic});
         }
       }
     }
@@ -548,7 +548,7 @@ class Calibrator {
     const CostModel priced(p_, std::numeric_limits<std::size_t>::max());  // run() streams no output
     struct Observed {
       ItemLoad load;
-      double traffic, extra;  // bytes through the core per batch; unexplained seconds per first touch
+      double traffic, extra;  // bytes through the caches per batch; unexplained seconds per first touch
     };
     std::vector<Observed> observed;
     const std::vector<int> traffic_bags = o_.quick ? std::vector<int>{1, 16, 256} : std::vector<int>{1, 4, 16, 64, 256};
@@ -573,8 +573,7 @@ class Calibrator {
       for (std::size_t i = 0; i < probes.size(); ++i) {
         if (probes[i].role != Role::kWalk) continue;
         const ItemLoad& l = loads[i];
-        const double through = traffic - CostModel::traffic_bytes(Flow::kGather, l) + CostModel::row_traffic_bytes(Flow::kGather, l);
-        observed.push_back({l, through, (times.seconds[0][i] - predicted.item_seconds[0][i]) / std::max(l.distinct, 1.0)});
+        observed.push_back({l, traffic, (times.seconds[0][i] - predicted.item_seconds[0][i]) / std::max(l.distinct, 1.0)});
       }
     }
     // Least squares extra = price * walks per first touch + intercept, for each e-folding traffic.
@@ -709,7 +708,7 @@ class Calibrator {
   struct FirstTouch {
     double x, seconds, floor;  // the curve's x, seconds per first touch, the repeat price under it
     ItemLoad load;
-    double traffic;  // bytes through the core per batch (page_walk_lines)
+    double traffic;  // bytes through the caches per batch (page_walk_lines)
   };
   std::vector<std::pair<double, std::vector<FirstTouch>>> first_touches_;
 };

@@ -131,11 +131,12 @@ double repeat_miss_share(const ItemLoad& l, double capacity_bytes) {
   return std::clamp((misses - l.distinct) / repeats, 0.0, 1.0);
 }
 
-double page_walk_lines(const ItemLoad& l, double traffic_bytes, double evict_bytes) {
+double page_walk_lines(const ItemLoad& l, double traffic_bytes, double evict_bytes, double share) {
   if (evict_bytes <= 0 || l.distinct <= 0 || l.table_bytes <= 0) return 0;
   const double lines = std::max(1.0, l.table_bytes / kPageEntryLineBytes);
   const double touched = 1.0 - std::exp(-l.distinct / lines);
-  return lines * touched * (1.0 - std::exp(-traffic_bytes / touched / evict_bytes));
+  const double by_all = 1.0 - std::exp(-l.distinct / std::clamp(share, 1e-3, 1.0) / lines);
+  return lines * touched * (1.0 - std::exp(-traffic_bytes / by_all / evict_bytes));
 }
 
 std::vector<bool> CostModel::streamed_columns(const ModelSpec& model, std::int64_t batch_size) const {
@@ -227,8 +228,8 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
 }
 
 double CostModel::page_walk_seconds(const ItemLoad& l, const CoreContext& core) const {
-  const double traffic = core.other_traffic + row_traffic_bytes(Flow::kGather, l);
-  return profile_.page_walk_line_seconds * page_walk_lines(l, traffic, profile_.page_walk_evict_bytes);
+  const double traffic = core.batch_traffic > 0 ? core.batch_traffic : core.other_traffic + traffic_bytes(Flow::kGather, l);
+  return profile_.page_walk_line_seconds * page_walk_lines(l, traffic, profile_.page_walk_evict_bytes, core.table_share);
 }
 
 bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
@@ -370,22 +371,31 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
   std::vector<double> gather_dram(model.tables.size(), 0.0);
   const double output_bytes = batch_output_bytes(model, plan.batch_size);
   const std::vector<bool> streamed = streamed_columns(model, plan.batch_size);
+  std::vector<std::vector<ItemLoad>> worker_loads(plan.workers());
+  std::vector<double> worker_traffic(plan.workers(), 0.0);
   for (std::size_t w = 0; w < plan.workers(); ++w) {
-    std::vector<ItemLoad> loads;
+    for (const WorkItem& it : plan.items[w]) {
+      const auto t = static_cast<std::size_t>(it.table);
+      worker_loads[w].push_back(load(model.tables[t], streamed[t], samples[t], it.bags, it.rows, profile_.tile_bytes));
+      worker_traffic[w] += traffic_bytes(it.flow, worker_loads[w].back());
+    }
+  }
+  const double batch_traffic = std::accumulate(worker_traffic.begin(), worker_traffic.end(), 0.0);
+  for (std::size_t w = 0; w < plan.workers(); ++w) {
+    const std::vector<ItemLoad>& loads = worker_loads[w];
     CoreContext core;
     core.output_bytes = output_bytes;
     core.output_stride_bytes = output_row_bytes(model);
-    double traffic = 0;
+    core.batch_traffic = batch_traffic;
+    const double traffic = worker_traffic[w];
     std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
-    for (const WorkItem& it : plan.items[w]) {
-      const auto t = static_cast<std::size_t>(it.table);
-      table_bags[t] += static_cast<double>(it.bags.size());
-      loads.push_back(load(model.tables[t], streamed[t], samples[t], it.bags, it.rows, profile_.tile_bytes));
-      if (is_resident(it.flow)) core.resident_bytes += loads.back().table_bytes;
-      traffic += traffic_bytes(it.flow, loads.back());
-      core.row_traffic += row_traffic_bytes(it.flow, loads.back());
-      (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads.back());
-      partial_floats += loads.back().private_output_bytes / sizeof(float);  // row-range items' partial sums
+    for (std::size_t i = 0; i < loads.size(); ++i) {
+      const WorkItem& it = plan.items[w][i];
+      table_bags[static_cast<std::size_t>(it.table)] += static_cast<double>(it.bags.size());
+      if (is_resident(it.flow)) core.resident_bytes += loads[i].table_bytes;
+      core.row_traffic += row_traffic_bytes(it.flow, loads[i]);
+      (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads[i]);
+      partial_floats += loads[i].private_output_bytes / sizeof(float);  // row-range items' partial sums
     }
     double busy = 0;
     std::vector<double> items;
