@@ -530,6 +530,24 @@ TEST(CostModel, PageWalksCostShortItemsOfLargeTablesAfterTraffic) {
   EXPECT_EQ(cost.item_seconds(Flow::kResident, l, heavy), plain.item_seconds(Flow::kResident, l, heavy));
 }
 
+// Page entries live in the shared caches: another core's traffic evicts them too.
+TEST(CostModel, PageWalksSeeEveryCoresTraffic) {
+  MachineProfile prof = server();
+  prof.page_walk_line_seconds = 20e-9, prof.page_walk_evict_bytes = 16 << 20;
+  const CostModel cost(prof);
+  auto short_item_seconds = [&](int other_bag) {
+    ModelSpec m{"two", {testing::small_spec(1 << 20, 16, RowType::kFp32, 1, 1), testing::small_spec(1 << 20, 16, RowType::kFp32, other_bag, other_bag)}, {}};
+    m.tables[1].name = "t1";
+    WorkloadOptions w;
+    w.batch_size = 2048;
+    Plan plan;
+    plan.model = m.name, plan.batch_size = w.batch_size, plan.mapper = "test", plan.cores = {0, 1};
+    plan.items = {{{0, Flow::kGather, {0, 2048}, {0, 1 << 20}}}, {{1, Flow::kGather, {0, 2048}, {0, 1 << 20}}}};
+    return cost.predict(plan, m, sample_statistics(m, generate_batch(m, w))).item_seconds[0][0];
+  };
+  EXPECT_GT(short_item_seconds(64), short_item_seconds(1) + 0.2 * 2048 * 20e-9);
+}
+
 // A repeat within a footprint the hit curve covers costs a hit, whatever a first touch costs
 // there (first touches are measured after other tables' traffic).
 TEST(CostModel, RepeatsInASmallFootprintAreHits) {

@@ -176,8 +176,8 @@ TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_EQ(auto_prefetch_distance(256), 24);
   EXPECT_EQ(auto_prefetch_distance(512), 12);
   EXPECT_EQ(auto_prefetch_distance(4096), 8);
-  EXPECT_EQ(auto_prefetch_distance(512, true), 48);  // into L2: no fill buffer held per line
-  EXPECT_EQ(auto_prefetch_distance(64, true), 48);
+  EXPECT_EQ(auto_prefetch_distance(512, true), 128);  // into L2: no fill buffer held per line
+  EXPECT_EQ(auto_prefetch_distance(64, true), 128);
   const TableSpec spec = small_spec(10, 4);
   const Table table = Table::random(spec, 1, 1);
   const TableBatch tb = bags_of({0, 1}, {3});

@@ -96,8 +96,8 @@ struct MachineProfile {
   // the item's look-ups (beyond the caches, the counting sort's buckets cost more).
   CurveFamily serve_seconds;
   // Page walks of gathers (cost_model.h, page_walk_lines): what fetching one line of page-table
-  // entries from memory costs beyond a first touch, and the traffic that evicts such a line (the
-  // e-folding bytes of other rows pulled through the core's caches between two uses of it).
+  // entries from memory again costs beyond a first touch, and the traffic that evicts such a line
+  // (the e-folding bytes that every core pulls through the caches between two uses of it).
   // Optional: 0 (a described machine, an older profile) leaves walks in the miss curves.
   double page_walk_line_seconds = 0;
   double page_walk_evict_bytes = 0;
