@@ -512,6 +512,11 @@ TEST(CostModel, PageWalksCostShortItemsOfLargeTablesAfterTraffic) {
   EXPECT_LE(page_walk_lines(more, 1e12, 16 << 20), lines);  // a line at most once per item
   // Half of the table's bags: the other core's half brings the lines back into the shared caches.
   EXPECT_LT(page_walk_lines(l, 8 << 20, 16 << 20, 0.5), page_walk_lines(l, 8 << 20, 16 << 20));
+  // Two halves of the batch on one core fetch a line once between them, as the whole would.
+  ItemLoad half = more;
+  half.distinct = more.distinct / 2;
+  EXPECT_NEAR(2 * page_walk_lines(half, 8 << 20, 16 << 20, 1, more.distinct), page_walk_lines(more, 8 << 20, 16 << 20), 1e-6);
+  EXPECT_GT(2 * page_walk_lines(half, 8 << 20, 16 << 20), 1.5 * page_walk_lines(more, 8 << 20, 16 << 20));  // apart
   ItemLoad small = l;
   small.table_bytes = 64 << 10;
   EXPECT_LE(page_walk_lines(small, 1e12, 16 << 20), 2.0);

@@ -95,9 +95,12 @@ double repeat_miss_share(const ItemLoad& load, double capacity_bytes);
 // caches: a line comes back after any core's walk, and any core's traffic evicts it. A line that
 // the table's items on all cores (`share`: this item's part of the table's bags) touch in a share
 // q_all of the batches comes back after traffic / q_all bytes of every core's traffic, and is
-// evicted with probability 1 - exp(-that / evict_bytes).
+// evicted with probability 1 - exp(-that / evict_bytes). Several items of one table on a core
+// (`core_distinct`: their distinct rows together) fetch a line once between them: the first
+// item's walk leaves it warm for the next; each item takes its part by its distinct rows.
 inline constexpr double kPageEntryLineBytes = 32768;
-double page_walk_lines(const ItemLoad& load, double traffic_bytes, double evict_bytes, double share = 1);
+double page_walk_lines(const ItemLoad& load, double traffic_bytes, double evict_bytes, double share = 1,
+                       double core_distinct = 0);
 
 // What the other items on an item's core take from the caches.
 struct CoreContext {
@@ -117,6 +120,9 @@ struct CoreContext {
   // this item's included: what evicts page entries from the shared caches. 0: unknown, the
   // core's own (other_traffic and this item's).
   double batch_traffic = 0;
+  // Distinct rows over all of this core's gathers of the item's table and row range (0: the
+  // item's own): page_walk_lines' core_distinct.
+  double table_distinct = 0;
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <tuple>
 
 namespace embflow {
 namespace {
@@ -131,12 +132,13 @@ double repeat_miss_share(const ItemLoad& l, double capacity_bytes) {
   return std::clamp((misses - l.distinct) / repeats, 0.0, 1.0);
 }
 
-double page_walk_lines(const ItemLoad& l, double traffic_bytes, double evict_bytes, double share) {
+double page_walk_lines(const ItemLoad& l, double traffic_bytes, double evict_bytes, double share, double core_distinct) {
   if (evict_bytes <= 0 || l.distinct <= 0 || l.table_bytes <= 0) return 0;
   const double lines = std::max(1.0, l.table_bytes / kPageEntryLineBytes);
-  const double touched = 1.0 - std::exp(-l.distinct / lines);
-  const double by_all = 1.0 - std::exp(-l.distinct / std::clamp(share, 1e-3, 1.0) / lines);
-  return lines * touched * (1.0 - std::exp(-traffic_bytes / by_all / evict_bytes));
+  const double on_core = std::max(l.distinct, core_distinct);
+  const double touched = 1.0 - std::exp(-on_core / lines);
+  const double by_all = 1.0 - std::exp(-on_core / std::clamp(share, 1e-3, 1.0) / lines);
+  return lines * touched * (1.0 - std::exp(-traffic_bytes / by_all / evict_bytes)) * l.distinct / on_core;
 }
 
 std::vector<bool> CostModel::streamed_columns(const ModelSpec& model, std::int64_t batch_size) const {
@@ -229,7 +231,8 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
 
 double CostModel::page_walk_seconds(const ItemLoad& l, const CoreContext& core) const {
   const double traffic = core.batch_traffic > 0 ? core.batch_traffic : core.other_traffic + traffic_bytes(Flow::kGather, l);
-  return profile_.page_walk_line_seconds * page_walk_lines(l, traffic, profile_.page_walk_evict_bytes, core.table_share);
+  return profile_.page_walk_line_seconds *
+         page_walk_lines(l, traffic, profile_.page_walk_evict_bytes, core.table_share, core.table_distinct);
 }
 
 bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
@@ -389,9 +392,11 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     core.batch_traffic = batch_traffic;
     const double traffic = worker_traffic[w];
     std::vector<double> table_bags(model.tables.size(), 0.0);  // bags of each table this core serves
+    std::map<std::tuple<int, std::int64_t, std::int64_t>, double> range_distinct;  // gathers' distinct rows per row range
     for (std::size_t i = 0; i < loads.size(); ++i) {
       const WorkItem& it = plan.items[w][i];
       table_bags[static_cast<std::size_t>(it.table)] += static_cast<double>(it.bags.size());
+      if (it.flow == Flow::kGather) range_distinct[{it.table, it.rows.begin, it.rows.end}] += loads[i].distinct;
       if (is_resident(it.flow)) core.resident_bytes += loads[i].table_bytes;
       core.row_traffic += row_traffic_bytes(it.flow, loads[i]);
       (it.flow == Flow::kGather ? gather_dram[static_cast<std::size_t>(it.table)] : dram) += dram_seconds(it.flow, loads[i]);
@@ -400,9 +405,11 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
     double busy = 0;
     std::vector<double> items;
     for (std::size_t i = 0; i < loads.size(); ++i) {
-      core.other_traffic = traffic - traffic_bytes(plan.items[w][i].flow, loads[i]);
-      core.table_share = table_bags[static_cast<std::size_t>(plan.items[w][i].table)] / static_cast<double>(std::max<std::int64_t>(plan.batch_size, 1));
-      items.push_back(item_seconds(plan.items[w][i].flow, loads[i], core));
+      const WorkItem& it = plan.items[w][i];
+      core.other_traffic = traffic - traffic_bytes(it.flow, loads[i]);
+      core.table_share = table_bags[static_cast<std::size_t>(it.table)] / static_cast<double>(std::max<std::int64_t>(plan.batch_size, 1));
+      core.table_distinct = it.flow == Flow::kGather ? range_distinct[{it.table, it.rows.begin, it.rows.end}] : 0.0;
+      items.push_back(item_seconds(it.flow, loads[i], core));
       busy += items.back();
     }
     out.worker_seconds.push_back(busy);
