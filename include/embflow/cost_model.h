@@ -121,8 +121,8 @@ struct CoreContext {
   // core's own (other_traffic and this item's).
   double batch_traffic = 0;
   // Distinct rows over all of this core's gathers of the item's table and row range (0: the
-  // item's own): page_walk_lines' core_distinct.
-  double table_distinct = 0;
+  // item's own): page_walk_lines' argument.
+  double core_distinct = 0;
 };
 
 // The 128-byte blocks of an output row that table t's column covers: [first, last].

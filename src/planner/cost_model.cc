@@ -232,7 +232,7 @@ double CostModel::item_seconds(Flow flow, const ItemLoad& l, const CoreContext& 
 double CostModel::page_walk_seconds(const ItemLoad& l, const CoreContext& core) const {
   const double traffic = core.batch_traffic > 0 ? core.batch_traffic : core.other_traffic + traffic_bytes(Flow::kGather, l);
   return profile_.page_walk_line_seconds *
-         page_walk_lines(l, traffic, profile_.page_walk_evict_bytes, core.table_share, core.table_distinct);
+         page_walk_lines(l, traffic, profile_.page_walk_evict_bytes, core.table_share, core.core_distinct);
 }
 
 bool CostModel::calibrated_for(Flow flow, const ItemLoad& l) const {
@@ -408,7 +408,7 @@ PlanPrediction CostModel::predict(const Plan& plan, const ModelSpec& model, cons
       const WorkItem& it = plan.items[w][i];
       core.other_traffic = traffic - traffic_bytes(it.flow, loads[i]);
       core.table_share = table_bags[static_cast<std::size_t>(it.table)] / static_cast<double>(std::max<std::int64_t>(plan.batch_size, 1));
-      core.table_distinct = it.flow == Flow::kGather ? range_distinct[{it.table, it.rows.begin, it.rows.end}] : 0.0;
+      core.core_distinct = it.flow == Flow::kGather ? range_distinct[{it.table, it.rows.begin, it.rows.end}] : 0.0;
       items.push_back(item_seconds(it.flow, loads[i], core));
       busy += items.back();
     }
