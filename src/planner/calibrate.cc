@@ -71,6 +71,14 @@ struct Measured {
   double seconds = 0;
 };
 
+// A gather's first touch as measured in a calibration model, with what the page walks' fit needs
+// to take the walks out of it.
+struct FirstTouch {
+  double x, seconds, floor;  // the curve's x, seconds per first touch, the repeat price under it
+  ItemLoad load;
+  double traffic;  // bytes through the caches per batch (page_walk_lines)
+};
+
 // Least squares y ~ a * x1 + b * x2 with a, b >= 0.
 std::pair<double, double> fit_two(const std::vector<double>& x1, const std::vector<double>& x2, const std::vector<double>& y) {
   double s11 = 0, s12 = 0, s22 = 0, s1y = 0, s2y = 0;
@@ -355,8 +363,8 @@ class Calibrator {
 
     // What the first touches cost once the repeats are priced (never below a repeat), against the
     // table's bytes plus the others' traffic in that model (cost_model.h).
-    std::vector<std::tuple<double, double, double>> miss_gather, miss_resident;
-    first_touches_.emplace_back(static_cast<double>(row_bytes), std::vector<FirstTouch>{});
+    std::vector<std::tuple<double, double, double>> miss_resident;
+    std::vector<FirstTouch>& miss_gather = first_touches_.emplace_back();
     struct Halves {
       ItemLoad load;
       CoreContext core;
@@ -391,15 +399,16 @@ class Calibrator {
         // (A repeat beyond the hits' sizes costs a first touch: cost_model.h. Here footprints stay small.)
         const double first = std::max(
             repeat, (rest((*measured)[k].seconds, l, output_bytes) - (l.lookups - l.distinct) * repeat) / std::max(l.distinct, 1.0));
-        (pr.flow == Flow::kGather ? miss_gather : miss_resident).emplace_back(l.table_bytes + others, first, l.distinct);
         if (pr.flow == Flow::kGather) {
-          first_touches_.back().second.push_back({l.table_bytes + others, first, repeat, l, traffic});
+          miss_gather.push_back({l.table_bytes + others, first, repeat, l, traffic});
+        } else {
+          miss_resident.emplace_back(l.table_bytes + others, first, l.distinct);
         }
       }
     }
     cached_output_bags(dim, seed + 950, traffic_bag_points);
     p_.bag_seconds_by_traffic.widths.emplace_back(4.0 * dim, sorted_curve(traffic_bag_points));
-    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_gather));
+    p_.miss_gather.widths.emplace_back(static_cast<double>(row_bytes), gather_first_touch_curve(miss_gather));
     p_.miss_resident.widths.emplace_back(static_cast<double>(row_bytes), monotone_curve(miss_resident));
     // The halves: what is left once their look-ups are priced is the cost of skipping an index.
     priced.miss_gather = p_.miss_gather;
@@ -610,14 +619,18 @@ class Calibrator {
     }
     if (p_.page_walk_evict_bytes <= 0) return;  // no walk showed: the first-touch curves keep theirs
     // The first-touch curves without the walks their probes made, which the model now adds.
-    for (std::size_t k = 0; k < first_touches_.size(); ++k) {
-      std::vector<std::tuple<double, double, double>> points;
-      for (const FirstTouch& f : first_touches_[k].second) {
-        const double walks = page_walk_lines(f.load, f.traffic, p_.page_walk_evict_bytes) / std::max(f.load.distinct, 1.0);
-        points.emplace_back(f.x, std::max(f.floor, f.seconds - p_.page_walk_line_seconds * walks), f.load.distinct);
-      }
-      p_.miss_gather.widths[k].second = monotone_curve(points);
+    for (std::size_t k = 0; k < first_touches_.size(); ++k) p_.miss_gather.widths[k].second = gather_first_touch_curve(first_touches_[k]);
+  }
+
+  // A gather's first-touch curve from its measurements, less the page walks the profile prices
+  // (none before page_walks has fitted them), never below the repeat price under each.
+  CostCurve gather_first_touch_curve(const std::vector<FirstTouch>& touches) const {
+    std::vector<std::tuple<double, double, double>> points;
+    for (const FirstTouch& f : touches) {
+      const double walks = page_walk_lines(f.load, f.traffic, p_.page_walk_evict_bytes) / std::max(f.load.distinct, 1.0);
+      points.emplace_back(f.x, std::max(f.floor, f.seconds - p_.page_walk_line_seconds * walks), f.load.distinct);
     }
+    return monotone_curve(points);
   }
 
   // Hand-off of a batch to every core, the serial reduction of partial sums, and DRAM shared by
@@ -716,14 +729,7 @@ class Calibrator {
   int rounds_;
   int repeats_;
   std::vector<double> scans_, resident_scans_, skip_index_, convert_;
-  // A gather's first touch as measured in width(), per row width (p_.miss_gather's order), with
-  // what page_walks needs to take the walks out of it.
-  struct FirstTouch {
-    double x, seconds, floor;  // the curve's x, seconds per first touch, the repeat price under it
-    ItemLoad load;
-    double traffic;  // bytes through the caches per batch (page_walk_lines)
-  };
-  std::vector<std::pair<double, std::vector<FirstTouch>>> first_touches_;
+  std::vector<std::vector<FirstTouch>> first_touches_;  // width()'s gathers, in p_.miss_gather's order
 };
 
 }  // namespace
