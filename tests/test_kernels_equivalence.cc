@@ -79,6 +79,7 @@ class FlowEquivalence : public ::testing::TestWithParam<Case> {
     // Rows prefetched or not (the output's are either way): each with both levels and poolings.
     opt.prefetch_rows_above =
         (dim / 2 + static_cast<int>(pooling)) % 2 ? 0 : std::numeric_limits<std::size_t>::max();
+    opt.prefetch_rows_beyond = 0;  // so that prefetch_rows_above alone decides
     const BagsView bags = tb.view();
     for (int p = 0; p < parts; ++p) {
       const RowRange part{rows.begin + rows.size() * p / parts, rows.begin + rows.size() * (p + 1) / parts};
@@ -253,6 +254,7 @@ TEST_P(FlowEquivalence, TablesOffTheCacheLine) {
           KernelOptions opt;
           opt.prefetch_distance = 4;
           opt.prefetch_rows_above = above;
+          opt.prefetch_rows_beyond = 0;
           ResidentCopy copy;
           const TableView v = flow_view(view, {0, spec.rows}, copy);
           run_flow(c.flow, v, tb.view(), {0, 60}, {0, spec.rows}, {out.data(), dim}, opt, c.isa);

@@ -189,6 +189,24 @@ TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_THROW(run_flow(Flow::kGather, table.view(), tb.view(), {0, 1}, {0, 10}, {out.data(), 4}, opt), InvalidInput);
 }
 
+// Rows are prefetched only past L1, and there where most look-ups are first touches or the range
+// has more rows than L2 keeps (kPrefetchRowsAbove in kernels.h).
+TEST(Validation, RowsArePrefetchedForFirstTouchesOrPastL2) {
+  KernelOptions opt;
+  opt.prefetch_rows_beyond = 4096;
+  const auto rows = [&](std::size_t row_bytes, std::int64_t range_rows, double lookups) {
+    return row_prefetch(opt, row_bytes, range_rows, lookups).rows;
+  };
+  EXPECT_FALSE(rows(64, 1024, 10));           // 64 KiB: stays in L1 while served
+  EXPECT_TRUE(rows(64, 1025, 1025.0 * 31));   // past L1, 31 look-ups a row
+  EXPECT_FALSE(rows(64, 1025, 1025.0 * 32));  // 32 a row: mostly hits in L1 and L2
+  EXPECT_FALSE(rows(512, 4096, 4096.0 * 40));
+  EXPECT_TRUE(rows(512, 4097, 4097.0 * 40));  // more rows than L2 keeps: misses whatever the reuse
+  EXPECT_TRUE(rows(64, 16384, 1e9));
+  opt.prefetch_distance = 0;
+  EXPECT_FALSE(rows(64, 16384, 1));
+}
+
 // Rows go to L2 by default from a range size that depends on the row width and the vendor's
 // rule (kernels.h); this CPU runs one of the two.
 TEST(Validation, PrefetchLevelIsL2FromARangeSizeByRowWidthAndVendor) {

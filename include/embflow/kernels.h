@@ -110,21 +110,35 @@ bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes);
 std::string describe_l2_prefetch_rule(L2PrefetchRule rule);
 PrefetchLevel parse_prefetch_level(const std::string& s);
 
-// The gather flows prefetch no rows of a row range of at most this many bytes (the output rows
-// they still do). Such a table stays in L1 (or close) while its look-ups run, so a row prefetch
-// is pure cost: the index ahead loaded, a bounds select and the prefetch itself, per look-up.
-// Measured one thread, AMD Zen 4 (32 KiB L1d), 14 tables of dim 16 beside two DRAM-sized ones,
-// batch 2048, bags of 20, without against with: 16-32 KiB tables 0.78x the time, 48 KiB 0.88x,
-// 64 KiB 0.90x, 96-128 KiB 1.0x, 192 KiB 1.08x; criteo-kaggle's tables under 41 KiB 0.75x
-// (bags of 20) and 0.80x (one-row bags).
+// Whether the gather flows prefetch a row range's rows at all (its output rows they always do). A
+// row prefetch costs an instruction per line of every look-up (plus the index ahead and a bounds
+// select); it pays only for the look-ups whose row is not already in L1 or L2. So rows are
+// prefetched when the range is larger than L1 (ranges of at most kPrefetchRowsAbove bytes stay
+// there while served) and either its look-ups come to few per row (under
+// kPrefetchReuseBelow: most are first touches, from L3 or DRAM) or it holds more rows than L2
+// keeps (kPrefetchRowsBeyond, set from L2 by the runner: look-ups then miss L2 whatever the
+// reuse). Rows, not bytes, for the second: the lines of one wide row are fetched side by side
+// anyway, so a miss costs less per line than for narrow rows.
+// Measured one thread, AMD Zen 3 VM (L1d 32 KiB, L2 512 KiB), tables of 96 KiB to 6 MiB beside
+// a 256 MiB one, bags of 20, without row prefetch against with (docs/BENCHMARKS.md, "Which
+// row ranges are prefetched"): 64-byte rows batch 2048 crossed over at 100 KiB (1600 rows, 26
+// look-ups a row), batch 16384 at 300 KiB (4800 rows); 128-byte rows at 350 KiB (2800 rows)
+// for both batches; 512-byte rows at 750 KiB (batch 2048, 27 a row) and 6 MiB (batch 16384, 27
+// a row); the previous rule (every range above 64 KiB) lost 11% on average over 60 cases and
+// up to 0.8x (512-byte rows, batch 16384); this one 1%, at worst 0.86x. Before, Zen 4, dim 16:
+// ranges of 16-32 KiB 0.78x the time without, 64 KiB 0.90x.
 inline constexpr std::size_t kPrefetchRowsAbove = std::size_t{64} << 10;
+inline constexpr double kPrefetchReuseBelow = 32;
+inline constexpr std::int64_t kPrefetchRowsBeyond = 4096;  // 512 KiB of L2 / 128 bytes
 
 struct KernelOptions {
   Pooling pooling = Pooling::kSum;
   bool accumulate = false;          // add into out instead of overwriting (row-range splits)
   int prefetch_distance = kPrefetchAuto;  // look-ups ahead (gather flows); 0 disables prefetch
   PrefetchLevel prefetch_level = PrefetchLevel::kAuto;
-  std::size_t prefetch_rows_above = kPrefetchRowsAbove;  // bytes of the rows served (see there)
+  std::size_t prefetch_rows_above = kPrefetchRowsAbove;    // bytes of the row range (see there)
+  double prefetch_reuse_below = kPrefetchReuseBelow;      // look-ups per row of the range
+  std::int64_t prefetch_rows_beyond = kPrefetchRowsBeyond;  // rows of the range
   std::size_t tile_bytes = 256 << 10;  // bytes of table per tile (tile-scan flows)
   // Gather flows: write output rows with non-temporal stores (a hint, used only when the output
   // rows are 64-byte aligned and accumulate is off). For outputs far larger than the caches.
@@ -133,13 +147,14 @@ struct KernelOptions {
 
 // How the gather flows prefetch the rows of a row range of `range_bytes` under `opt`: the
 // distance (auto: auto_prefetch_distance), the level (auto: prefetch_rows_to_l2) and whether rows
-// are prefetched at all (prefetch_rows_above). run_flow follows it; `embflow run` describes it.
+// are prefetched at all (kPrefetchRowsAbove says when), for `lookups` look-ups expected in a range of
+// `range_rows` rows. run_flow follows it; `embflow run` describes it.
 struct RowPrefetch {
   int distance = 0;  // look-ups ahead, for output rows too; 0: nothing prefetched
   bool into_l2 = false;
   bool rows = false;
 };
-RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::size_t range_bytes);
+RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::int64_t range_rows, double lookups);
 
 // What a flow saw of its slice. `served`: look-ups whose row was inside `rows` (so that the items
 // of one table's plan served every look-up of a valid batch exactly once iff their served counts

@@ -41,6 +41,7 @@ struct RunArgs {
   std::size_t tile_bytes = 256 << 10;
   std::size_t resident_budget = 0;
   long stream_output_above = -1;
+  long prefetch_rows_above = -1;
   int core = 0;
   std::string plan, profile, svg;  // run a plan on pinned workers instead
 };
@@ -64,7 +65,7 @@ std::string prefetch_description(const ModelSpec& model, const KernelOptions& op
   if (opt.prefetch_distance != kPrefetchAuto) return std::to_string(opt.prefetch_distance);
   int lo = 1 << 30, hi = 0;
   for (const auto& t : model.tables) {
-    const int d = row_prefetch(opt, t.row_bytes(), t.bytes()).distance;
+    const int d = row_prefetch(opt, t.row_bytes(), t.rows, 0).distance;
     lo = std::min(lo, d);
     hi = std::max(hi, d);
   }
@@ -115,18 +116,21 @@ void run_command(const RunArgs& a) {
   ropt.kernel.tile_bytes = a.tile_bytes;
   if (a.resident_budget != 0) ropt.resident_budget = a.resident_budget;
   if (a.stream_output_above >= 0) ropt.stream_output_above = static_cast<std::size_t>(a.stream_output_above);
+  if (a.prefetch_rows_above >= 0) ropt.kernel.prefetch_rows_above = static_cast<std::size_t>(a.prefetch_rows_above);
 
   fmt::print("model:      {} ({} tables, {} rows, {})\n", model.name, model.tables.size(),
              [&] { std::int64_t r = 0; for (auto& t : model.tables) r += t.rows; return r; }(),
              human_bytes(static_cast<double>(model.bytes())));
   for (const auto& n : model.notes) fmt::print("note:       {}\n", n);
   fmt::print("machine:    {}, pinned to core {}, ISA {}\n", machine.cpu_model, a.core, to_string(ropt.isa));
-  fmt::print("options:    resident budget {} per table, tile {}, prefetch {} into {} (rows of tables above {}), "
+  fmt::print("options:    resident budget {} per table, tile {}, prefetch {} into {} (rows of ranges above {} with under {} "
+             "look-ups a row or over {} rows), "
              "streaming output stores above {}, bounds {}\n",
              human_bytes(static_cast<double>(ropt.resident_budget)), human_bytes(static_cast<double>(a.tile_bytes)),
              prefetch_description(model, ropt.kernel),
              a.prefetch_level == "auto" ? describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()) : a.prefetch_level,
-             human_bytes(static_cast<double>(ropt.kernel.prefetch_rows_above)),
+             human_bytes(static_cast<double>(ropt.kernel.prefetch_rows_above)), ropt.kernel.prefetch_reuse_below,
+             ropt.kernel.prefetch_rows_beyond,
              human_bytes(static_cast<double>(ropt.stream_output_above)), a.bounds);
 
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
@@ -376,6 +380,9 @@ void register_run(CLI::App& app) {
                   "where the gathers prefetch rows: auto (" + describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()) + ") | l1 | l2")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "l1", "l2"}));
+  cmd->add_option("--prefetch-rows-above", args->prefetch_rows_above,
+                  "gathers prefetch no rows of row ranges of at most this many bytes (default "
+                  + human_bytes(static_cast<double>(kPrefetchRowsAbove)) + "; see kernels.h)");
   cmd->add_option("--tile-bytes", args->tile_bytes, "tile size of the tile-scan flows")->capture_default_str();
   cmd->add_option("--resident-budget", args->resident_budget, "bytes per resident copy (default: L2 per core)");
   cmd->add_option("--stream-output-above", args->stream_output_above,

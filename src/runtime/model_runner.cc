@@ -15,7 +15,10 @@ RunnerOptions default_runner_options() {
   RunnerOptions o;
   o.isa = active_isa();
   const MachineInfo m = describe_machine();
-  if (m.l2_bytes != 0) o.resident_budget = o.prefetch_above_bytes = m.l2_bytes;
+  if (m.l2_bytes != 0) {
+    o.resident_budget = o.prefetch_above_bytes = m.l2_bytes;
+    o.kernel.prefetch_rows_beyond = static_cast<std::int64_t>(m.l2_bytes / 128);  // kPrefetchRowsBeyond says why
+  }
   return o;
 }
 

@@ -83,12 +83,14 @@ bool prefetch_rows_to_l2(std::size_t row_bytes, std::size_t range_bytes) {
   return range_bytes >= l2_prefetch_from_bytes(row_bytes, this_cpu_l2_prefetch_rule());
 }
 
-RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::size_t range_bytes) {
+RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::int64_t range_rows, double lookups) {
+  const std::size_t range_bytes = row_bytes * static_cast<std::size_t>(std::max<std::int64_t>(range_rows, 0));
   RowPrefetch r;
   r.into_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
               (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, range_bytes));
   r.distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes, r.into_l2) : opt.prefetch_distance;
-  r.rows = r.distance > 0 && range_bytes > opt.prefetch_rows_above;
+  r.rows = r.distance > 0 && range_bytes > opt.prefetch_rows_above &&
+           (lookups < opt.prefetch_reuse_below * static_cast<double>(range_rows) || range_rows > opt.prefetch_rows_beyond);
   return r;
 }
 
@@ -171,7 +173,10 @@ LookupReport run_flow(Flow flow, const TableView& table, const BagsView& bags, B
   // By the bytes a row holds, not the view's stride: a view of stride 0 (every look-up reads one
   // row, as `embflow run` measures what the floor leaves out) runs as its table would.
   const std::size_t row_bytes = static_cast<std::size_t>(table.dim) * row_type_bytes(table.row_type);
-  const RowPrefetch prefetch = row_prefetch(opt, row_bytes, row_bytes * static_cast<std::size_t>(rows.size()));
+  // The slice's look-ups spread over the view's rows; a row range expects its share of them.
+  const double range_lookups = static_cast<double>(span.size()) * static_cast<double>(rows.size()) /
+                               static_cast<double>(std::max<std::int64_t>(table.rows, 1));
+  const RowPrefetch prefetch = row_prefetch(opt, row_bytes, rows.size(), range_lookups);
   a.prefetch_l2 = prefetch.into_l2;
   a.prefetch_distance = prefetch.distance;
   a.prefetch_end = bags.num_indices;
