@@ -443,7 +443,12 @@ class Calibrator {
         if (l.tiles <= 1) continue;
         const double left = rest(times->seconds[0][i], l, 4.0 * static_cast<double>(batch) * scan_dims, scan_probes[i].flow);
         if (scan_probes[i].flow == Flow::kTileScan) {
-          serve.emplace_back(l.lookups, std::max(0.0, left - l.touched_tile_bytes * scan) / l.lookups, l.lookups);
+          // A probe whose streaming leaves nothing to its look-ups cannot resolve their price (2048
+          // one-row look-ups beside a 1 MiB stream): kept as 0, it pinned the curve's low end to
+          // 0 and every tile scan of 2048-32768 look-ups was priced below the measured serve
+          // cost, interpolated toward it. Left out, the curve stays flat below its first point.
+          const double serve_seconds = (left - l.touched_tile_bytes * scan) / l.lookups;
+          if (serve_seconds > 0) serve.emplace_back(l.lookups, serve_seconds, l.lookups);
         } else {
           rx.push_back(l.touched_tile_bytes), rl.push_back(l.lookups), ry.push_back(left);
         }
