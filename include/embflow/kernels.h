@@ -121,12 +121,13 @@ PrefetchLevel parse_prefetch_level(const std::string& s);
 // anyway, so a miss costs less per line than for narrow rows.
 // Measured one thread, AMD Zen 3 VM (L1d 32 KiB, L2 512 KiB), tables of 96 KiB to 6 MiB beside
 // a 256 MiB one, bags of 20, without row prefetch against with (docs/BENCHMARKS.md, "Which
-// row ranges are prefetched"): 64-byte rows batch 2048 crossed over at 100 KiB (1600 rows, 26
-// look-ups a row), batch 16384 at 300 KiB (4800 rows); 128-byte rows at 350 KiB (2800 rows)
-// for both batches; 512-byte rows at 750 KiB (batch 2048, 27 a row) and 6 MiB (batch 16384, 27
-// a row); the previous rule (every range above 64 KiB) lost 11% on average over 60 cases and
-// up to 0.8x (512-byte rows, batch 16384); this one 1%, at worst 0.86x. Before, Zen 4, dim 16:
-// ranges of 16-32 KiB 0.78x the time without, 64 KiB 0.90x.
+// row ranges the gathers prefetch"): 64-byte rows batch 2048 crossed over at 100 KiB (1600
+// rows, 26 look-ups a row), batch 16384 at 300 KiB (4800 rows); 128-byte rows at 350 KiB (2800
+// rows) for both batches; 512-byte rows at 750 KiB (batch 2048, 27 a row) and 6 MiB (batch
+// 16384, 27 a row). Against the better choice in each of 60 cases, the previous rule (every
+// range above 64 KiB) took 11% more time on average and at worst 1.81x (512-byte rows, batch
+// 16384, 96 KiB); this one 0.9%, at worst 1.21x. Before, Zen 4, dim 16: ranges of 16-32 KiB
+// 0.78x the time without, 64 KiB 0.90x.
 inline constexpr std::size_t kPrefetchRowsAbove = std::size_t{64} << 10;
 inline constexpr double kPrefetchReuseBelow = 32;
 inline constexpr std::int64_t kPrefetchRowsBeyond = 4096;  // 512 KiB of L2 / 128 bytes
@@ -145,10 +146,10 @@ struct KernelOptions {
   bool stream_output = false;
 };
 
-// How the gather flows prefetch the rows of a row range of `range_bytes` under `opt`: the
+// How the gather flows prefetch the rows of a row range of `range_rows` rows under `opt`: the
 // distance (auto: auto_prefetch_distance), the level (auto: prefetch_rows_to_l2) and whether rows
-// are prefetched at all (kPrefetchRowsAbove says when), for `lookups` look-ups expected in a range of
-// `range_rows` rows. run_flow follows it; `embflow run` describes it.
+// are prefetched at all (kPrefetchRowsAbove says when) for `lookups` look-ups expected in the
+// range. run_flow follows it; `embflow run` describes it.
 struct RowPrefetch {
   int distance = 0;  // look-ups ahead, for output rows too; 0: nothing prefetched
   bool into_l2 = false;
