@@ -130,7 +130,12 @@ PrefetchLevel parse_prefetch_level(const std::string& s);
 // 0.78x the time without, 64 KiB 0.90x.
 inline constexpr std::size_t kPrefetchRowsAbove = std::size_t{64} << 10;
 inline constexpr double kPrefetchReuseBelow = 32;
-inline constexpr std::int64_t kPrefetchRowsBeyond = 4096;  // 512 KiB of L2 / 128 bytes
+// The rows past which a range misses L2 whatever its reuse: one per this many bytes of L2.
+inline constexpr std::size_t kL2BytesPerPrefetchedRow = 128;
+inline constexpr std::int64_t rows_past_l2(std::size_t l2_bytes) {
+  return static_cast<std::int64_t>(l2_bytes / kL2BytesPerPrefetchedRow);
+}
+inline constexpr std::int64_t kPrefetchRowsBeyond = rows_past_l2(std::size_t{512} << 10);  // 512 KiB L2
 
 struct KernelOptions {
   Pooling pooling = Pooling::kSum;

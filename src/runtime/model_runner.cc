@@ -17,7 +17,7 @@ RunnerOptions default_runner_options() {
   const MachineInfo m = describe_machine();
   if (m.l2_bytes != 0) {
     o.resident_budget = o.prefetch_above_bytes = m.l2_bytes;
-    o.kernel.prefetch_rows_beyond = static_cast<std::int64_t>(m.l2_bytes / 128);  // kPrefetchRowsBeyond says why
+    o.kernel.prefetch_rows_beyond = rows_past_l2(m.l2_bytes);  // kPrefetchRowsAbove says why
   }
   return o;
 }
