@@ -132,9 +132,10 @@ TEST_P(FlowEquivalence, SlicesAndRowRangeSplitsAddUp) {
   const std::uint64_t seed = test_seed();
   SCOPED_TRACE(fmt::format("seed {}", seed));
   // Both row types and with or without weights: a gather over a row range leaves out the other
-  // rows by masked loads of no lanes, per row type and ISA (pool_kernels.inc, LeanBags).
+  // rows by masked loads of no lanes, per row type and ISA (pool_kernels.inc, LeanBags), also
+  // in rows of 16 vectors, pooled in one pass (dims 64, 128 and 256 for 4, 8 and 16 lanes).
   for (RowType type : {RowType::kFp32, RowType::kFp16}) {
-    for (int dim : {1, 16, 33, 129}) {
+    for (int dim : {1, 16, 33, 64, 128, 129, 256}) {
       const TableSpec spec = small_spec(1000, dim, type, 0, 30);
       const Table table = Table::random(spec, seed, 1);
       for (bool weighted : {true, false}) {
@@ -238,7 +239,7 @@ TEST_P(FlowEquivalence, StreamedOutputStoresMatch) {
 TEST_P(FlowEquivalence, TablesOffTheCacheLine) {
   const Case c = GetParam();
   for (RowType type : {RowType::kFp32, RowType::kFp16}) {
-    for (int dim : {16, 24, 32, 48, 64}) {
+    for (int dim : {16, 24, 32, 48, 64, 128, 256}) {
       for (int bag_max : {1, 5}) {
         const TableSpec spec = small_spec(300, dim, type, bag_max == 1 ? 1 : 0, bag_max);
         const Table table = Table::random(spec, test_seed() + dim, 1);
