@@ -19,7 +19,7 @@ gather rate and one pass over it; summed), with the rates measured on as many co
 all at once (with 16 cores the shared memory gives less than 16 times one core's rate). Prints a Markdown table of medians, spreads
 (p90-p10 over all timed batches, relative) and ratios. Usage:
   PYTHONPATH=build/python /usr/bin/python3 bench/compare_torch.py [--quick] [--profile FILE] [--threads 1,16] [--huge-pages]
-                                                                  [--tune N]
+                                                                  [--tune N] [--only TEXT]
 """
 import argparse
 import os
@@ -126,6 +126,10 @@ def run(setup, batch, dist, cores, profile, rounds, iters, warmup_s, count, tune
     return times, plans["plan"], floor
 
 
+def config_name(model, dim, cap, batch, dist):
+    return f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="", help="machine profile for embflow's planner")
@@ -137,6 +141,8 @@ def main():
                    help="untimed batches for this long (at least one) each time a method takes over")
     p.add_argument("--batches", default="2048,65536", help="comma-separated batch sizes (full run)")
     p.add_argument("--quick", action="store_true", help="row-capped criteo-kaggle, batch 2048, one distribution")
+    p.add_argument("--only", default="", metavar="TEXT",
+                   help="only the configurations whose name (as printed, e.g. 'dlrm-v2', 'dim 64', 'batch 2048 zipf') contains TEXT")
     p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
     p.add_argument("--huge-pages", action="store_true",
                    help="back the shared table tensor with 2 MiB pages first (collapse_huge_pages)")
@@ -150,6 +156,7 @@ def main():
         configs = [(m, d, cap, b, dist)
                    for m, d, cap in (("criteo-kaggle", 16, None), ("criteo-kaggle", 64, None), ("dlrm-v2", 128, 2000000))
                    for b in (int(x) for x in args.batches.split(",")) for dist in ("uniform", "zipf:1.05")]
+    configs = [c for c in configs if args.only in config_name(*c)]
     print(f"torch {torch.__version__}; embflow module; threads {threads}; "
           f"{'tables collapsed into 2 MiB pages; ' if args.huge_pages else ''}"
           f"{args.rounds} rounds x {args.iters} batches per method after {args.warmup_ms:g} ms of untimed ones, "
@@ -168,7 +175,7 @@ def main():
         for cores in threads:
             t, plan, floor = run(setup, batch, dist, cores, args.profile, args.rounds, iters, args.warmup_ms / 1000, count, args.tune)
             m = {k: statistics.median(v) for k, v in t.items()}
-            name = f"{model} dim {dim}{' rows<=%d' % cap if cap else ''} batch {batch} {dist}"
+            name = config_name(model, dim, cap, batch, dist)
             print(f"| {name} | {cores} | {m['loop']*1e6:.0f} | {m['concat']*1e6:.0f} | {m['symmetric']*1e6:.0f} | "
                   f"{m['plan']*1e6:.0f} | {m['loop']/m['plan']:.2f} | {m['concat']/m['plan']:.2f} | "
                   f"{m['symmetric']/m['plan']:.2f} | {m['plan']/floor:.2f} | "
