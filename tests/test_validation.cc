@@ -168,7 +168,8 @@ TEST(Validation, RunFlowRejectsRangesOutsideTheViewOrBatch) {
 }
 
 // The prefetch distance is look-ups ahead, 0 for none, or kPrefetchAuto (the default): by row
-// width, 48 up to two cache lines, then about 96 lines' worth, at least 8.
+// width, into L1 48 up to two cache lines, then about 96 lines' worth, at least 8; into L2 128
+// lines' worth, at least 8.
 TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_EQ(auto_prefetch_distance(4), 48);
   EXPECT_EQ(auto_prefetch_distance(64), 48);
@@ -176,8 +177,12 @@ TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_EQ(auto_prefetch_distance(256), 24);
   EXPECT_EQ(auto_prefetch_distance(512), 12);
   EXPECT_EQ(auto_prefetch_distance(4096), 8);
-  EXPECT_EQ(auto_prefetch_distance(512, true), 128);  // into L2: no fill buffer held per line
+  EXPECT_EQ(auto_prefetch_distance(4, true), 128);  // into L2: no fill buffer held per line
   EXPECT_EQ(auto_prefetch_distance(64, true), 128);
+  EXPECT_EQ(auto_prefetch_distance(65, true), 64);
+  EXPECT_EQ(auto_prefetch_distance(256, true), 32);
+  EXPECT_EQ(auto_prefetch_distance(512, true), 16);
+  EXPECT_EQ(auto_prefetch_distance(4096, true), 8);
   const TableSpec spec = small_spec(10, 4);
   const Table table = Table::random(spec, 1, 1);
   const TableBatch tb = bags_of({0, 1}, {3});

@@ -72,7 +72,8 @@ struct OutputView {
 // one or two cache lines, fewer for wider rows, so that about 96 lines are on their way (at least
 // 8 look-ups): the line-fill buffers bound them. Measured on the Intel VM, one thread: dlrm-v2's
 // 512-byte rows took 7-10% less time 12 look-ups ahead than 48 (batch 2048 and 65536); criteo's
-// 64-byte rows did the same from 32 to 96. Into L2 (no fill buffer held): 128 at every width.
+// 64-byte rows did the same from 32 to 96. Into L2 (no fill buffer held): 128 lines' worth
+// (kL2PrefetchLines), 128 look-ups for rows of one line, 16 for 512-byte rows, at least 8.
 // A distance is a lead in time only through the look-ups between: narrow rows served from cache
 // take 1-3 ns each, so 48 of them ran out before an L3 or DRAM line arrived, most of all where
 // repeats (skewed indices) fill the window. On the AMD Zen 4 VM, batch 2048, bags of 20,
@@ -82,7 +83,16 @@ struct OutputView {
 // (docs/BENCHMARKS.md, "Prefetching 128 look-ups ahead into L2"). Before, one 1 GiB table, bags of
 // 32, batch 4096: 256-byte rows 60-62 M look-ups/s 24 ahead, 67-70 at 32 and 64; 512-byte rows
 // 26-28 M/s 12 ahead, 36-37 at 48.
+// Into L2, 128 look-ups at every width asked for 8 times the lines for 512-byte rows as for
+// 64-byte ones, and on the AMD Zen 3 VM wide rows lost by it: tables of 4 MiB, 64 MiB and 1 GiB
+// (bags of 20 and of 1) beside each other, batch 2048, zipf:1.05, 128 ahead against 128 lines'
+// worth: 128-byte rows 1.15-1.58x the time (64 ahead), 256-byte 1.57-2.05x (32 ahead), 512-byte
+// 1.36-1.80x (16 ahead). 64-byte rows still gained from 128 to 256 ahead there (0.71-0.92x),
+// and on Zen 4 a 4 MiB table of 256-byte rows took 0.91x the time 128 ahead against 48
+// (docs/BENCHMARKS.md, "Prefetching 128 lines ahead into L2"): the best lead is the machine's,
+// which a calibration should measure; this is the middle that neither machine loses much by.
 inline constexpr int kPrefetchAuto = -1;
+inline constexpr int kL2PrefetchLines = 128;
 int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false);
 
 // Which cache the gather flows prefetch rows into. A prefetch into L1 holds one of the core's few

@@ -46,8 +46,8 @@ Flow parse_flow(std::string_view s) {
 }
 
 int auto_prefetch_distance(std::size_t row_bytes, bool into_l2) {
-  if (into_l2) return 128;
   const auto lines = static_cast<int>(std::max<std::size_t>(1, (row_bytes + 63) / 64));
+  if (into_l2) return std::max(kL2PrefetchLines / lines, 8);
   return std::clamp(96 / lines, 8, 48);
 }
 
