@@ -89,8 +89,8 @@ struct OutputView {
 // worth: 128-byte rows 1.15-1.58x the time (64 ahead), 256-byte 1.57-2.05x (32 ahead), 512-byte
 // 1.36-1.80x (16 ahead). 64-byte rows still gained from 128 to 256 ahead there (0.71-0.92x),
 // and on Zen 4 a 4 MiB table of 256-byte rows took 0.91x the time 128 ahead against 48
-// (docs/BENCHMARKS.md, "Prefetching 128 lines ahead into L2"): the best lead is the machine's,
-// which a calibration should measure; this is the middle that neither machine loses much by.
+// (docs/BENCHMARKS.md, "dlrm-v2 against torch's loop on Zen 3"): the best lead is the machine's,
+// which a calibration should measure. This rule is Zen 3's; Zen 4 was not measured at it.
 inline constexpr int kPrefetchAuto = -1;
 inline constexpr int kL2PrefetchLines = 128;
 int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false);
