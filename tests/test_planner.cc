@@ -26,6 +26,7 @@
 namespace embflow {
 namespace {
 
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
 MachineProfile server() { return load_profile("server-16-core"); }
@@ -60,6 +61,7 @@ TEST(Profiles, JsonRoundTrips) {
       p.bag_seconds_by_traffic.widths = {{64.0, CostCurve{{{1 << 18, 3e-9}, {1 << 30, 8e-9}}}}};
       p.bag_stride_factor.widths = {{64.0, CostCurve{{{64, 1.0}, {1024, 2.0}}}}};
       p.page_walk_line_seconds = 2e-8, p.page_walk_evict_bytes = 16 << 20;
+      p.l2_prefetch_lead = L2PrefetchLead{{256, 128, 64, 32}};
     }
     const std::string text = profile_to_json(p);
     const MachineProfile q = parse_profile_json(text, "round trip");
@@ -70,7 +72,31 @@ TEST(Profiles, JsonRoundTrips) {
     EXPECT_EQ(q.bag_stride_factor.widths.size(), optional ? 1u : 0u);
     EXPECT_EQ(q.page_walk_line_seconds, optional ? 2e-8 : 0.0);
     EXPECT_EQ(q.page_walk_evict_bytes, optional ? 16 << 20 : 0.0);
+    EXPECT_EQ(q.l2_prefetch_lead, p.l2_prefetch_lead);
   }
+}
+
+// A measured prefetch lead reaches the kernels of every run the profile prices; without one (a
+// described machine) they keep the built-in lead.
+TEST(Profiles, RunsTakeTheProfilesPrefetchLead) {
+  MachineProfile p = server();
+  ASSERT_FALSE(p.l2_prefetch_lead.has_value());
+  EXPECT_EQ(runner_options_for(p).kernel.l2_lead, L2PrefetchLead{});
+  p.l2_prefetch_lead = L2PrefetchLead{{256, 128, 64, 32}};
+  const RunnerOptions o = runner_options_for(p);
+  EXPECT_EQ(o.kernel.l2_lead, *p.l2_prefetch_lead);
+  EXPECT_EQ(o.isa, default_runner_options().isa);  // the rest as by default
+  EXPECT_EQ(o.resident_budget, default_runner_options().resident_budget);
+  // Into L2: 64-byte rows 256 look-ups ahead, 128-byte 64, 256-byte 16; 512-byte rows 32 lines'
+  // worth is 4 look-ups, held at 8.
+  KernelOptions k = o.kernel;
+  k.prefetch_level = PrefetchLevel::kL2;
+  EXPECT_EQ(row_prefetch(k, 64, 1 << 24, 1).distance, 256);
+  EXPECT_EQ(row_prefetch(k, 128, 1 << 24, 1).distance, 64);
+  EXPECT_EQ(row_prefetch(k, 256, 1 << 24, 1).distance, 16);
+  EXPECT_EQ(row_prefetch(k, 512, 1 << 24, 1).distance, 8);
+  k.prefetch_level = PrefetchLevel::kL1;  // the L1 distance is the fill buffers', not the lead's
+  EXPECT_EQ(row_prefetch(k, 64, 1 << 24, 1).distance, 48);
 }
 
 TEST(Profiles, MissingOrBadFieldsAreNamed) {
@@ -103,6 +129,15 @@ TEST(Profiles, MissingOrBadFieldsAreNamed) {
   EXPECT_THAT(profile_error(j.dump()), HasSubstr("'lookups.page_walk.evict_bytes' must be positive"));
   j["lookups"]["page_walk"] = {{"evict_bytes", 1 << 20}};
   EXPECT_THAT(profile_error(j.dump()), HasSubstr("'lookups.page_walk.line_seconds' is missing"));
+  j = nlohmann::json::parse(good);
+  j["prefetch"]["l2_lead_lines_by_row_bytes"] = {{"64", 128}, {"128", 128}, {"512", 128}};
+  EXPECT_THAT(profile_error(j.dump()), HasSubstr("'prefetch.l2_lead_lines_by_row_bytes.256' is missing"));
+  j["prefetch"]["l2_lead_lines_by_row_bytes"]["256"] = 0;
+  EXPECT_THAT(profile_error(j.dump()), HasSubstr("'prefetch.l2_lead_lines_by_row_bytes.256' must be positive"));
+  j["prefetch"]["l2_lead_lines_by_row_bytes"]["256"] = 1e12;
+  EXPECT_THAT(profile_error(j.dump()), HasSubstr("'prefetch.l2_lead_lines_by_row_bytes.256' must be at most"));
+  j["prefetch"] = {{"lead", 3}};
+  EXPECT_THAT(profile_error(j.dump()), HasSubstr("'prefetch.l2_lead_lines_by_row_bytes' is missing"));
   EXPECT_THAT(profile_error("{ not json"), HasSubstr("not valid JSON"));
   EXPECT_THROW(load_profile("/nonexistent/profile.json"), IoError);
 }
@@ -677,9 +712,12 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
 // machine doubled one of them, and a whole model at batch 65536 was predicted 52% slow).
 // Bags written through the caches are also priced by traffic, down to outputs that nothing else
 // evicts (below the first-touch models' traffic, which begins at 1-28 MiB by row width).
-TEST(Calibrate, BagPricesAndPageWalks) {
+TEST(Calibrate, BagPricesPageWalksAndPrefetchLead) {
   const CalibrateOptions o = quick_calibration();
   const MachineProfile p = calibrate_machine(o);
+  // A prefetch lead is measured for every width, one of the candidate leads.
+  ASSERT_TRUE(p.l2_prefetch_lead.has_value());
+  for (int lines : p.l2_prefetch_lead->lines) EXPECT_THAT(lines, AnyOf(32, 64, 128, 256, 512));
   // Page walks are fitted or left out (no walk showed), never half set.
   EXPECT_GE(p.page_walk_line_seconds, 0);
   EXPECT_EQ(p.page_walk_line_seconds > 0, p.page_walk_evict_bytes > 0);

@@ -183,6 +183,18 @@ TEST(Validation, PrefetchDistanceIsLookupsOrByRowWidth) {
   EXPECT_EQ(auto_prefetch_distance(256, true), 32);
   EXPECT_EQ(auto_prefetch_distance(512, true), 16);
   EXPECT_EQ(auto_prefetch_distance(4096, true), 8);
+  // A measured lead (the machine profile's), per row width: up to 64, 128, 256 bytes, and wider.
+  const L2PrefetchLead lead{{256, 64, 64, 256}};
+  EXPECT_EQ(lead.lines_for(4), 256);
+  EXPECT_EQ(lead.lines_for(65), 64);
+  EXPECT_EQ(lead.lines_for(256), 64);
+  EXPECT_EQ(lead.lines_for(257), 256);
+  EXPECT_EQ(lead.lines_for(4096), 256);
+  EXPECT_EQ(auto_prefetch_distance(64, true, lead), 256);
+  EXPECT_EQ(auto_prefetch_distance(128, true, lead), 32);
+  EXPECT_EQ(auto_prefetch_distance(256, true, lead), 16);
+  EXPECT_EQ(auto_prefetch_distance(512, true, lead), 32);
+  EXPECT_EQ(auto_prefetch_distance(64, false, lead), 48);  // into L1 the fill buffers decide
   const TableSpec spec = small_spec(10, 4);
   const Table table = Table::random(spec, 1, 1);
   const TableBatch tb = bags_of({0, 1}, {3});

@@ -13,6 +13,7 @@
 // outside the batch's arrays, and report look-ups outside `rows` and malformed offsets in a
 // LookupReport (validate.h has the precise checks that name table, sample and value).
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -90,10 +91,20 @@ struct OutputView {
 // 1.36-1.80x (16 ahead). 64-byte rows still gained from 128 to 256 ahead there (0.71-0.92x),
 // and on Zen 4 a 4 MiB table of 256-byte rows took 0.91x the time 128 ahead against 48
 // (docs/BENCHMARKS.md, "dlrm-v2 against torch's loop on Zen 3"): the best lead is the machine's,
-// which a calibration should measure. This rule is Zen 3's; Zen 4 was not measured at it.
+// which a calibration measures: `embflow calibrate` stores the best lead per row width in the
+// machine profile (calibrate.cc, prefetch_lead), and runs priced by that profile take it
+// (runner_options_for, profile.h). kL2PrefetchLines is the lead without one: Zen 3's.
 inline constexpr int kPrefetchAuto = -1;
 inline constexpr int kL2PrefetchLines = 128;
-int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false);
+// The lead into L2 in lines, per row width: rows of up to 64, 128 and 256 bytes, and wider.
+struct L2PrefetchLead {
+  static constexpr std::size_t kRowBytes[] = {64, 128, 256, 512};
+  std::array<int, std::size(kRowBytes)> lines{kL2PrefetchLines, kL2PrefetchLines, kL2PrefetchLines, kL2PrefetchLines};
+  int lines_for(std::size_t row_bytes) const;
+  static L2PrefetchLead every_width(int lines) { return {{lines, lines, lines, lines}}; }
+  bool operator==(const L2PrefetchLead&) const = default;
+};
+int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false, const L2PrefetchLead& lead = {});
 
 // Which cache the gather flows prefetch rows into. A prefetch into L1 holds one of the core's few
 // line-fill buffers for the whole miss; one into L2 does not, so more misses fly at once, and the
@@ -151,6 +162,7 @@ struct KernelOptions {
   Pooling pooling = Pooling::kSum;
   bool accumulate = false;          // add into out instead of overwriting (row-range splits)
   int prefetch_distance = kPrefetchAuto;  // look-ups ahead (gather flows); 0 disables prefetch
+  L2PrefetchLead l2_lead;                 // how far ahead an auto distance reaches into L2
   PrefetchLevel prefetch_level = PrefetchLevel::kAuto;
   std::size_t prefetch_rows_above = kPrefetchRowsAbove;    // bytes of the row range (see there)
   double prefetch_reuse_below = kPrefetchReuseBelow;      // look-ups per row of the range

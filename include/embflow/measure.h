@@ -16,6 +16,9 @@ struct TimingStats {
 };
 TimingStats summarize(std::vector<double> samples);
 
+// A steady clock, in seconds: what every timing loop here reads.
+double now_seconds();
+
 // How many distinct batches a timing loop must use in turn so that each batch's rows have left the
 // caches before it comes back: enough to touch 256 MiB of rows, unless their index arrays would
 // take more than 512 MiB. (A batch repeated back to back finds its rows in cache and looks

@@ -13,12 +13,14 @@
 // ends; between row widths linearly, and beyond the widest in proportion to the row bytes.
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "embflow/kernels.h"
+#include "embflow/runner.h"
 
 namespace embflow {
 
@@ -108,7 +110,16 @@ struct MachineProfile {
   // written once per batch (streamed past the caches: sequential writes).
   CostCurve dram_bytes_per_s;
   double output_bytes_per_s = 0;
+
+  // How far ahead the gathers prefetch rows into L2, per row width (kernels.h, L2PrefetchLead):
+  // measured, as the best lead differs between machines. Optional: without it (a described
+  // machine, an older profile) the built-in lead.
+  std::optional<L2PrefetchLead> l2_prefetch_lead;
 };
+
+// The runtime's options on the machine `p` describes: default_runner_options() with the profile's
+// measured prefetch lead. Every run a profile prices (plans, tuning, comparisons) uses these.
+RunnerOptions runner_options_for(const MachineProfile& p);
 
 std::string profile_to_json(const MachineProfile& p);
 // Throws InvalidInput naming the missing or bad field; `source` names the document.

@@ -1,7 +1,6 @@
 // embflow bench: every flow x table bytes x dim x bag size x distribution on one pinned core,
 // beside the machine's random-gather roofline. Writes CSV (the cost model's data) and Markdown.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -50,8 +49,6 @@ std::size_t parse_size(const std::string& s) {
   if (mult < 0 || v <= 0) throw InvalidInput(fmt::format("size '{}': expected a number with K, M or G", s));
   return static_cast<std::size_t>(v * mult);
 }
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 struct Row {
   std::size_t bytes;
@@ -183,9 +180,9 @@ void bench_command(BenchArgs a) {
           std::vector<int> inner(runnable.size(), 1);
           for (std::size_t i = 0; i < runnable.size(); ++i) {
             run(runnable[i]);
-            const double t0 = now();
+            const double t0 = now_seconds();
             run(runnable[i]);
-            const double one = std::max(now() - t0, 1e-7);
+            const double one = std::max(now_seconds() - t0, 1e-7);
             inner[i] = static_cast<int>(std::clamp(a.min_sample_s / one, 1.0, 10000.0));
           }
           // Flow by flow, each after a warm-up of as many untimed runs as one sample: a flow
@@ -197,9 +194,9 @@ void bench_command(BenchArgs a) {
           for (std::size_t i = 0; i < runnable.size(); ++i) {
             for (int k = 0; k < inner[i]; ++k) run(runnable[i]);
             for (int rep = 0; rep < a.reps; ++rep) {
-              const double t0 = now();
+              const double t0 = now_seconds();
               for (int k = 0; k < inner[i]; ++k) run(runnable[i]);
-              samples[i].push_back((now() - t0) / inner[i]);
+              samples[i].push_back((now_seconds() - t0) / inner[i]);
             }
           }
           for (std::size_t i = 0; i < runnable.size(); ++i) {

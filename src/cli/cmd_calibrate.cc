@@ -65,6 +65,15 @@ void print_profile(const MachineProfile& p) {
                "(e-folding)\n",
                ns(p.page_walk_line_seconds), human_bytes(p.page_walk_evict_bytes));
   }
+  if (p.l2_prefetch_lead) {
+    std::vector<std::string> leads;
+    for (std::size_t i = 0; i < std::size(L2PrefetchLead::kRowBytes); ++i) {
+      const std::size_t bytes = L2PrefetchLead::kRowBytes[i];
+      leads.push_back(fmt::format("{} lines ({} look-ups) for {}-byte rows", p.l2_prefetch_lead->lines[i],
+                                  auto_prefetch_distance(bytes, true, *p.l2_prefetch_lead), bytes));
+    }
+    fmt::print("prefetch:   into L2 {} ahead (wider rows as the widest)\n", fmt::join(leads, ", "));
+  }
   fmt::print("fp16 rows:  {} ns per element converted\n", fmt::format("{:.3f}", p.fp16_element_seconds * 1e9));
   fmt::print("tile scan:  {:.3f} ns per byte streamed ({:.1f} GB/s), resident {:.3f} ns per byte; {} ns per look-up "
              "served (64 B rows, 4096 look-ups)\n",
@@ -109,6 +118,7 @@ void calibrate_command(const CalibrateArgs& a) {
   }
   std::vector<const CostModel*> models;
   for (const CostModel& c : costs) models.push_back(&c);
+  o.runner = runner_options_for(profile);  // measured at the lead the profile runs with
   const std::vector<ValidationReport> reports = validate_cost_models(models, o);
   if (a.show_cases) {
     fmt::print("\n{:<20} {:>12} {:>12} {:>8}  {}\n", "flow", "predicted us", "measured us", "error", "item");

@@ -108,7 +108,8 @@ void run_command(const RunArgs& a) {
   const Isa isa = active_isa();
   pin_current_thread(a.core);
   const MachineInfo machine = describe_machine();
-  RunnerOptions ropt = default_runner_options();
+  // A profile brings its measured prefetch lead (runner_options_for).
+  RunnerOptions ropt = a.profile.empty() ? default_runner_options() : runner_options_for(resolve_profile(a.profile, false));
   ropt.isa = isa;
   ropt.bounds = parse_bounds_policy(a.bounds);
   ropt.kernel.prefetch_distance = a.prefetch;
@@ -390,11 +391,13 @@ void register_run(CLI::App& app) {
   cmd->add_option("--core", args->core, "physical core to pin to")->capture_default_str();
   cmd->add_option("--json", args->json_out, "also write the results as JSON to FILE");
   cmd->add_option("--plan", args->plan, "run this plan (from `embflow plan --out`) on pinned workers instead");
-  cmd->add_option("--profile", args->profile, "with --plan: price the plan's items with this profile");
+  cmd->add_option("--profile", args->profile,
+                  "machine profile (from `embflow calibrate`) whose measured prefetch lead the gathers take; with --plan it "
+                  "also prices the plan's items");
   cmd->add_option("--svg", args->svg, "with --plan and --profile: write a chart of predicted and measured per-core time");
   cmd->callback([args] {
     if (args->plan.empty()) {
-      if (!args->profile.empty() || !args->svg.empty()) throw InvalidInput("--profile and --svg go with --plan");
+      if (!args->svg.empty()) throw InvalidInput("--svg goes with --plan");
       run_command(*args);
       return;
     }

@@ -3,12 +3,14 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <memory>
 #include <tuple>
 
 #include <fmt/format.h>
 
 #include "core/memory.h"
 #include "embflow/calibrate.h"
+#include "embflow/executor.h"
 #include "embflow/measure.h"
 #include "embflow/topology.h"
 #include "planner/item_bench.h"
@@ -170,6 +172,7 @@ class Calibrator {
                 std::vector<Measured>* measured = nullptr, bool streamed_output = false) {
     RunnerOptions runner = o_.runner;
     runner.stream_output_above = streamed_output ? 0 : std::numeric_limits<std::size_t>::max();
+    if (p_.l2_prefetch_lead) runner.kernel.l2_lead = *p_.l2_prefetch_lead;
     const auto [model, plan] = probe_model(probes, batch);
     std::vector<TableView> views;
     for (const Probe& pr : probes) views.push_back(arena_.place(pr.spec));
@@ -196,6 +199,82 @@ class Calibrator {
       }
     }
     return times;
+  }
+
+  // The lead of the gathers' L2 prefetch (kernels.h, L2PrefetchLead), per row width: the best
+  // differs between machines (128 look-ups ahead took Zen 3 1.15-2.05x the best time for rows of
+  // 128 bytes and wider, where Zen 4 gained from 48 to 128 on 256-byte rows). Each width runs a model of three tables beside each other, as the sweep the
+  // built-in lead came from: 4 MiB with bags of 20, 64 MiB with one-row bags and the arena's
+  // DRAM-sized table with bags of 20, batch 2048, zipf:1.05, rows prefetched into L2. The
+  // candidate leads take turns, batch by batch, so that the machine's drift (10-20% between
+  // minutes on the development VMs) falls on all alike; the least median time wins. Measured
+  // first, so that every later figure is measured at the lead the profile will run with.
+  void prefetch_lead(std::uint64_t seed) {
+    constexpr int kLeads[] = {32, 64, kL2PrefetchLines, 256, 512};  // lines
+    constexpr double kLeadMargin = 0.05;
+    L2PrefetchLead lead;
+    for (std::size_t w = 0; w < std::size(L2PrefetchLead::kRowBytes); ++w) {
+      const std::size_t row_bytes = L2PrefetchLead::kRowBytes[w];
+      const int dim = static_cast<int>(row_bytes / 4);
+      say(fmt::format("prefetch lead of {}-byte rows", row_bytes));
+      const std::size_t arena = arena_.bytes();
+      const std::vector<Probe> probes = with_odd_line_stride({{synthetic_table("lead-4MiB", std::min(4 * MiB, arena), dim, 20)},
+                                                             {synthetic_table("lead-64MiB", std::min(64 * MiB, arena), dim, 1)},
+                                                             {synthetic_table("lead-arena", arena, dim, 20)}});
+      const auto [model, plan] = probe_model(probes, kBatch);
+      std::vector<TableView> views;
+      arena_.rewind();
+      for (const Probe& pr : probes) views.push_back(arena_.place(pr.spec));
+      // Leads that give the same distance in look-ups (at least 8: auto_prefetch_distance) are one.
+      std::vector<int> leads;
+      auto distance = [&](int lines) { return auto_prefetch_distance(row_bytes, true, L2PrefetchLead::every_width(lines)); };
+      for (int l : kLeads) {
+        if (leads.empty() || distance(l) != distance(leads.back())) leads.push_back(l);
+      }
+      std::vector<std::unique_ptr<PlanExecutor>> executors;
+      for (int l : leads) {
+        RunnerOptions r = o_.runner;
+        r.stream_output_above = std::numeric_limits<std::size_t>::max();
+        r.kernel.prefetch_level = PrefetchLevel::kL2;
+        r.kernel.l2_lead.lines[w] = l;
+        executors.push_back(std::make_unique<PlanExecutor>(model, view_pointers(views), plan, r));
+      }
+      WorkloadOptions wo;
+      wo.batch_size = kBatch;
+      wo.distribution = Distribution::parse("zipf:1.05");
+      std::vector<Batch> batches;
+      for (std::uint64_t b = 0; b < 8; ++b) {
+        wo.seed = seed + 31 * w + b;
+        batches.push_back(generate_batch(model, wo));
+      }
+      FloatBuffer out(static_cast<std::size_t>(kBatch) * static_cast<std::size_t>(model.total_dim()));
+      std::size_t next = 0;
+      auto once = [&](PlanExecutor& e) {
+        const double t0 = now_seconds();
+        e.run(batches[next++ % batches.size()], out.data());
+        return now_seconds() - t0;
+      };
+      warm_until_stable([&] { return once(*executors[leads.size() / 2]); });
+      std::vector<std::vector<double>> seconds(leads.size());
+      for (int round = 0; round < rounds_ * repeats_; ++round) {
+        for (std::size_t c = 0; c < leads.size(); ++c) seconds[c].push_back(once(*executors[c]));
+      }
+      // Another lead than the built-in one must win by kLeadMargin: around the best, the time
+      // is flat to within the spread of repeated calibrations (3-5% on the development VM), where
+      // the profile should keep the lead it would run with anyway.
+      const std::size_t builtin = static_cast<std::size_t>(std::find(leads.begin(), leads.end(), kL2PrefetchLines) - leads.begin());
+      std::size_t best = builtin;
+      std::vector<std::string> times;
+      for (std::size_t c = 0; c < leads.size(); ++c) {
+        const double t = median_of(seconds[c]);
+        if (t < median_of(seconds[best]) && t < (1 - kLeadMargin) * median_of(seconds[builtin])) best = c;
+        times.push_back(fmt::format("{} lines {:.0f} us", leads[c], median_of(seconds[c]) * 1e6));
+      }
+      lead.lines[w] = leads[best];
+      say(fmt::format("  {}: {} lines", fmt::join(times, ", "), leads[best]));
+    }
+    arena_.rewind();
+    p_.l2_prefetch_lead = lead;
   }
 
   // The fixed cost of an item: items of one empty bag.
@@ -765,6 +844,7 @@ MachineProfile calibrate_machine(const CalibrateOptions& o) {
   Arena arena(planner::calibration_arena_bytes(o), o.seed);
   const int rounds = o.rounds > 0 ? o.rounds : (o.quick ? 5 : 15);
   Calibrator c(o, p, arena, rounds);
+  c.prefetch_lead(o.seed + 50);
   c.item_overhead();
   const std::vector<std::size_t> widths =
       o.quick ? std::vector<std::size_t>{64, 256} : std::vector<std::size_t>{32, 64, 128, 256, 512};

@@ -1,16 +1,12 @@
 #include "planner/item_bench.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "embflow/error.h"
 #include "embflow/executor.h"
 #include "embflow/measure.h"
 
 namespace embflow::planner {
-namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-}  // namespace
 
 Arena::Arena(std::size_t bytes, std::uint64_t seed) {
   TableSpec spec;
@@ -64,9 +60,9 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
   }
   std::size_t next = 0;
   auto run_once = [&] {
-    const double t0 = now();
+    const double t0 = now_seconds();
     executor.run(batches[next++ % batches.size()], result.data());
-    return now() - t0;
+    return now_seconds() - t0;
   };
   // Warm up until no item's time is still falling: the makespan alone can hide one slow item
   // settling (see warm_until_stable in measure.h for why times fall).

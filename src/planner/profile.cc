@@ -179,6 +179,12 @@ std::string profile_to_json(const MachineProfile& p) {
   }
   j["memory"] = {{"dram_bytes_per_s_by_row_bytes", curve_json(p.dram_bytes_per_s)},
                  {"output_bytes_per_s_all_cores", p.output_bytes_per_s}};
+  if (p.l2_prefetch_lead) {
+    json& lead = j["prefetch"]["l2_lead_lines_by_row_bytes"];
+    for (std::size_t i = 0; i < std::size(L2PrefetchLead::kRowBytes); ++i) {
+      lead[std::to_string(L2PrefetchLead::kRowBytes[i])] = p.l2_prefetch_lead->lines[i];
+    }
+  }
   return j.dump(1);
 }
 
@@ -248,7 +254,27 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   const json& mem = r.field(j, "", "memory");
   p.dram_bytes_per_s = r.curve(mem, "memory.", "dram_bytes_per_s_by_row_bytes", "bytes per second");
   p.output_bytes_per_s = r.number(mem, "memory.", "output_bytes_per_s_all_cores");
+  if (j.contains("prefetch")) {
+    constexpr int kMaxLeadLines = 1 << 16;  // 4 MiB in flight: past any cache, a typo
+    const json& lead = r.field(r.field(j, "", "prefetch"), "prefetch.", "l2_lead_lines_by_row_bytes");
+    L2PrefetchLead l;
+    for (std::size_t i = 0; i < std::size(L2PrefetchLead::kRowBytes); ++i) {
+      const std::string width = std::to_string(L2PrefetchLead::kRowBytes[i]);
+      const double lines = r.number(lead, "prefetch.l2_lead_lines_by_row_bytes.", width.c_str(), true);
+      if (lines > kMaxLeadLines) {
+        r.fail("prefetch.l2_lead_lines_by_row_bytes." + width, fmt::format("must be at most {}, got {}", kMaxLeadLines, lines));
+      }
+      l.lines[i] = static_cast<int>(lines);
+    }
+    p.l2_prefetch_lead = l;
+  }
   return p;
+}
+
+RunnerOptions runner_options_for(const MachineProfile& p) {
+  RunnerOptions o = default_runner_options();
+  if (p.l2_prefetch_lead) o.kernel.l2_lead = *p.l2_prefetch_lead;
+  return o;
 }
 
 std::vector<std::string> described_profile_names() {

@@ -14,14 +14,13 @@
 
 #include "embflow/error.h"
 #include "embflow/executor.h"
+#include "embflow/measure.h"
 #include "embflow/table.h"
 #include "embflow/topology.h"
 #include "runtime/batch_prep.h"
 
 namespace embflow {
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // One item as its worker runs it.
 struct Task {
@@ -142,18 +141,18 @@ struct PlanExecutor::State {
       }
       if (stop.load()) return;
       seen = generation.load(std::memory_order_acquire);
-      const double t0 = now();
+      const double t0 = now_seconds();
       try {
         for (Task& task : w.tasks) {
-          const double start = now();
+          const double start = now_seconds();
           run_task(task);
-          task.seconds = now() - start;
+          task.seconds = now_seconds() - start;
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
         if (!error) error = std::current_exception();
       }
-      w.seconds = now() - t0;
+      w.seconds = now_seconds() - t0;
       // The last worker to finish adds up the row-range partial sums, before the batch counts as
       // done. On the caller's core, the reads of every scratch line left it to be fetched back
       // by its worker's next write: one core, a table in two row halves, batch 8192, one hot

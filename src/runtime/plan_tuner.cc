@@ -1,20 +1,15 @@
 #include "embflow/plan_tuner.h"
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "embflow/error.h"
+#include "embflow/measure.h"
 #include "embflow/topology.h"
 
 namespace embflow {
-namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-}  // namespace
 
 std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& executors,
                                            const std::function<BatchView()>& next_batch, float* out, int iters,
@@ -26,9 +21,9 @@ std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& exe
   for (PlanExecutor* ex : executors) {
     warm_until_stable([&] {
       const BatchView batch = next_batch();
-      const double t0 = now();
+      const double t0 = now_seconds();
       ex->run(batch, out);
-      return now() - t0;
+      return now_seconds() - t0;
     });
   }
   std::vector<std::size_t> order(executors.size());
@@ -41,9 +36,9 @@ std::vector<PlanTimings> time_side_by_side(const std::vector<PlanExecutor*>& exe
       ex.run(next_batch(), out);  // untimed: inherit no cold state
       for (int i = iters * round / rounds; i < iters * (round + 1) / rounds; ++i) {
         const BatchView batch = next_batch();
-        const double t0 = now();
+        const double t0 = now_seconds();
         ex.run(batch, out);
-        timings[e].makespans.push_back(now() - t0);
+        timings[e].makespans.push_back(now_seconds() - t0);
         const auto ws = ex.last_worker_seconds();
         for (std::size_t w = 0; w < ws.size(); ++w) timings[e].worker_seconds[w].push_back(ws[w]);
         if (step) step(ex.plan());

@@ -23,9 +23,9 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
 }
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
 }  // namespace
+
+double now_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 TimingStats summarize(std::vector<double> samples) {
   TimingStats s;
@@ -92,14 +92,14 @@ class RooflineProbe {
     KernelOptions opt;
     opt.prefetch_distance = kDistances[run % kPerLevel / kReps];
     opt.prefetch_level = kLevels[run / kPerLevel];
-    const double t0 = now();
+    const double t0 = now_seconds();
     run_flow(Flow::kGather, table_, v, {0, v.num_bags}, {table_.first_row, table_.end_row()}, {out_.data(), table_.dim},
              opt, isa);
-    return now() - t0;
+    return now_seconds() - t0;
   }
 
   double scan() {
-    const double t0 = now();
+    const double t0 = now_seconds();
     std::uint64_t acc = 0;
     for (std::size_t w = scan_begin_ / 8; w < scan_end_ / 8; ++w) {
       std::uint64_t x;
@@ -107,7 +107,7 @@ class RooflineProbe {
       acc += x;
     }
     sink_ = acc;
-    return now() - t0;
+    return now_seconds() - t0;
   }
 
  private:

@@ -45,9 +45,15 @@ Flow parse_flow(std::string_view s) {
                                  s));
 }
 
-int auto_prefetch_distance(std::size_t row_bytes, bool into_l2) {
+int L2PrefetchLead::lines_for(std::size_t row_bytes) const {
+  std::size_t i = 0;
+  while (i + 1 < std::size(kRowBytes) && row_bytes > kRowBytes[i]) ++i;
+  return lines[i];
+}
+
+int auto_prefetch_distance(std::size_t row_bytes, bool into_l2, const L2PrefetchLead& lead) {
   const auto lines = static_cast<int>(std::max<std::size_t>(1, (row_bytes + 63) / 64));
-  if (into_l2) return std::max(kL2PrefetchLines / lines, 8);
+  if (into_l2) return std::max(lead.lines_for(row_bytes) / lines, 8);
   return std::clamp(96 / lines, 8, 48);
 }
 
@@ -88,7 +94,8 @@ RowPrefetch row_prefetch(const KernelOptions& opt, std::size_t row_bytes, std::i
   RowPrefetch r;
   r.into_l2 = opt.prefetch_level == PrefetchLevel::kL2 ||
               (opt.prefetch_level == PrefetchLevel::kAuto && prefetch_rows_to_l2(row_bytes, range_bytes));
-  r.distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes, r.into_l2) : opt.prefetch_distance;
+  r.distance = opt.prefetch_distance == kPrefetchAuto ? auto_prefetch_distance(row_bytes, r.into_l2, opt.l2_lead)
+                                                          : opt.prefetch_distance;
   r.rows = r.distance > 0 && range_bytes > opt.prefetch_rows_above &&
            (lookups < opt.prefetch_reuse_below * static_cast<double>(range_rows) || range_rows > opt.prefetch_rows_beyond);
   return r;
