@@ -202,13 +202,14 @@ class Calibrator {
   }
 
   // The lead of the gathers' L2 prefetch (kernels.h, L2PrefetchLead), per row width: the best
-  // differs between machines (128 look-ups ahead took Zen 3 1.15-2.05x the best time for rows of
-  // 128 bytes and wider, where Zen 4 gained from 48 to 128 on 256-byte rows). Each width runs a model of three tables beside each other, as the sweep the
-  // built-in lead came from: 4 MiB with bags of 20, 64 MiB with one-row bags and the arena's
-  // DRAM-sized table with bags of 20, batch 2048, zipf:1.05, rows prefetched into L2. The
-  // candidate leads take turns, batch by batch, so that the machine's drift (10-20% between
-  // minutes on the development VMs) falls on all alike; the least median time wins. Measured
-  // first, so that every later figure is measured at the lead the profile will run with.
+  // differs between machines (128 look-ups ahead took Zen 3 1.15-2.05x the best time for rows
+  // of 128 bytes and wider, where Zen 4 gained from 48 to 128 on 256-byte rows). Each width
+  // runs a model of three tables beside each other, as in the sweep the built-in lead came
+  // from: 4 MiB with bags of 20, 64 MiB with one-row bags and the arena's DRAM-sized table with
+  // bags of 20, batch 2048, zipf:1.05, rows prefetched into L2, distinct batches in turn (as
+  // time_plan). The candidate leads take turns, batch by batch, so that the machine's drift
+  // (10-20% between minutes on the development VMs) falls on all alike. Measured first, so that
+  // every later figure is measured at the lead the profile will run with.
   void prefetch_lead(std::uint64_t seed) {
     constexpr int kLeads[] = {32, 64, kL2PrefetchLines, 256, 512};  // lines
     constexpr double kLeadMargin = 0.05;
@@ -242,11 +243,8 @@ class Calibrator {
       WorkloadOptions wo;
       wo.batch_size = kBatch;
       wo.distribution = Distribution::parse("zipf:1.05");
-      std::vector<Batch> batches;
-      for (std::uint64_t b = 0; b < 8; ++b) {
-        wo.seed = seed + 31 * w + b;
-        batches.push_back(generate_batch(model, wo));
-      }
+      wo.seed = seed + 1000 * w;
+      const std::vector<Batch> batches = planner::timed_batches(model, wo);
       FloatBuffer out(static_cast<std::size_t>(kBatch) * static_cast<std::size_t>(model.total_dim()));
       std::size_t next = 0;
       auto once = [&](PlanExecutor& e) {

@@ -30,17 +30,8 @@ TableView Arena::place(const TableSpec& spec) {
   return v;
 }
 
-ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views, const Plan& plan,
-                    const WorkloadOptions& workload, int rounds, const RunnerOptions& runner) {
-  PlanExecutor executor(model, view_pointers(views), plan, runner);
-  ItemTimes out;
-  {
-    const Batch sample = generate_batch(model, workload);
-    out.samples = sample_statistics(model, sample);
-  }
-  FloatBuffer result(static_cast<std::size_t>(workload.batch_size) * static_cast<std::size_t>(model.total_dim()));
-  // Distinct batches in turn, generated first, so the rounds run back to back as a serving loop's;
-  // as many as `embflow run` cycles (measure.h), so that a row comes back only after the batches
+std::vector<Batch> timed_batches(const ModelSpec& model, const WorkloadOptions& workload) {
+  // As many as `embflow run` cycles (measure.h), so that a row comes back only after the batches
   // between have turned the caches over, as in serving where every batch is new. With at most
   // `rounds` of them (15), a table's rows came back within 15 small batches and were still in L3:
   // the first touches of a 64 MiB table were priced as L3 hits, 3 ns a 64-byte row, where models
@@ -58,6 +49,19 @@ ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views,
     o.seed = workload.seed + 1 + static_cast<std::uint64_t>(i);
     batches.push_back(generate_batch(model, o));
   }
+  return batches;
+}
+
+ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views, const Plan& plan,
+                    const WorkloadOptions& workload, int rounds, const RunnerOptions& runner) {
+  PlanExecutor executor(model, view_pointers(views), plan, runner);
+  ItemTimes out;
+  {
+    const Batch sample = generate_batch(model, workload);
+    out.samples = sample_statistics(model, sample);
+  }
+  FloatBuffer result(static_cast<std::size_t>(workload.batch_size) * static_cast<std::size_t>(model.total_dim()));
+  const std::vector<Batch> batches = timed_batches(model, workload);
   std::size_t next = 0;
   auto run_once = [&] {
     const double t0 = now_seconds();

@@ -36,6 +36,10 @@ struct ItemTimes {
 // Bytes of the arena calibration and validation measure in: the largest table they use.
 std::size_t calibration_arena_bytes(const CalibrateOptions& options);
 
+// The distinct batches a timing loop takes in turn, generated first so that the rounds run back to
+// back as a serving loop's (seeds after workload.seed, which is the sample's).
+std::vector<Batch> timed_batches(const ModelSpec& model, const WorkloadOptions& workload);
+
 // Runs `rounds` batches of `workload` after warming up until the times settle (measure.h): distinct
 // batches in turn (its seed is the sample's; the timed batches use the seeds after it).
 ItemTimes time_plan(const ModelSpec& model, const std::vector<TableView>& views, const Plan& plan,
