@@ -258,7 +258,7 @@ class Calibrator {
         for (std::size_t c = 0; c < leads.size(); ++c) seconds[c].push_back(once(*executors[c]));
       }
       // Another lead than the built-in one must win by kLeadMargin: around the best, the time
-      // is flat to within the spread of repeated calibrations (3-5% on the development VM), where
+      // is flat to within the spread of repeated calibrations (up to 6% on the Zen 3 VM), where
       // the profile should keep the lead it would run with anyway.
       const std::size_t builtin = static_cast<std::size_t>(std::find(leads.begin(), leads.end(), kL2PrefetchLines) - leads.begin());
       std::size_t best = builtin;
