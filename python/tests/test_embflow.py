@@ -254,6 +254,27 @@ def test_plan_and_pinned_workers_give_the_same_result():
     ebc.use_plan(None)
 
 
+def test_a_plan_runs_with_its_profiles_prefetch_lead(tmp_path):
+    # A measured profile's prefetch lead reaches the plan's workers; a bad one is named.
+    import json
+    source = os.path.join(os.path.dirname(__file__), "..", "..", "profiles", "server_16_core.json")
+    with open(source) as f:
+        profile = json.load(f)
+    profile["prefetch"] = {"l2_lead_lines_by_row_bytes": {"64": 256, "128": 64, "256": 32, "512": 16}}
+    path = tmp_path / "lead.json"
+    path.write_text(json.dumps(profile))
+    ebc, ix, off = four_tables_and_a_batch(SEED + 5)
+    plan = ebc.plan(ix, off, profile=str(path), cores=1, min_gain=0.0)
+    single = ebc.forward(ix, off)
+    ebc.use_plan(plan)
+    np.testing.assert_allclose(ebc.forward(ix, off), single, rtol=1e-5, atol=1e-6)
+    ebc.use_plan(None)
+    profile["prefetch"]["l2_lead_lines_by_row_bytes"]["128"] = 0
+    path.write_text(json.dumps(profile))
+    with pytest.raises(ValueError, match=r"prefetch\.l2_lead_lines_by_row_bytes\.128' must be positive"):
+        ebc.plan(ix, off, profile=str(path), cores=1)
+
+
 def test_a_tuned_plan_is_one_of_the_candidates_and_says_why():
     ebc, ix, off = four_tables_and_a_batch(SEED + 4)
     others = [ebc.generate(128, "uniform", seed=s) for s in (1, 2)]
