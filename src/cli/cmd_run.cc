@@ -375,7 +375,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--bounds", args->bounds, "out-of-range indices: error | skip | clamp")->capture_default_str();
   cmd->add_option("--prefetch", args->prefetch,
                   "gather prefetch distance in look-ups, 0: none (default by row width: into L2 128 lines' worth, 128 "
-                  "for rows of 64 bytes, 16 for 512; into L1 48 for rows of 64 bytes, 12 for 512)")
+                  "for rows of 64 bytes, 16 for 512, or the lead --profile measured; into L1 48 for rows of 64 bytes, "
+                  "12 for 512)")
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--prefetch-level", args->prefetch_level,
                   "where the gathers prefetch rows: auto (" + describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()) + ") | l1 | l2")
