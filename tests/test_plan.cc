@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/executor.h"
@@ -30,6 +32,15 @@ int machine_cores() { return describe_machine().physical_cores; }
 std::string plan_error(const Plan& p, const ModelSpec& m) {
   try {
     validate_plan(p, m, machine_cores());
+  } catch (const InvalidInput& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::string plan_text_error(const std::string& json) {
+  try {
+    parse_plan_json(json, "p.json");
   } catch (const InvalidInput& e) {
     return e.what();
   }
@@ -62,9 +73,12 @@ TEST(Plans, TableWiseBalancesPredictedCostLargestFirst) {
 
 TEST(Plans, JsonRoundTrips) {
   const ModelSpec m = small_model();
-  const Plan p = symmetric_plan(m, 100, machine_cores());
+  Plan p = symmetric_plan(m, 100, machine_cores());
   const Plan back = parse_plan_json(plan_to_json(p), "round trip");
   EXPECT_EQ(plan_to_json(back), plan_to_json(p));
+  EXPECT_FALSE(back.l2_prefetch_lead.has_value());
+  p.l2_prefetch_lead = L2PrefetchLead{{256, 128, 64, 32}};  // a profile's measured lead
+  EXPECT_EQ(parse_plan_json(plan_to_json(p), "round trip").l2_prefetch_lead, p.l2_prefetch_lead);
 }
 
 TEST(Plans, BadPlansAreRefusedWithTheReason) {
@@ -95,13 +109,13 @@ TEST(Plans, BadPlansAreRefusedWithTheReason) {
 
   std::string json = plan_to_json(symmetric_plan(m, 10, 1));
   json.replace(json.find("\"gather\""), 8, "\"GM-XB\"");
-  try {
-    parse_plan_json(json, "p.json");
-    FAIL();
-  } catch (const InvalidInput& e) {
-    EXPECT_THAT(e.what(), HasSubstr("unknown flow 'GM-XB'"));
-  }
+  EXPECT_THAT(plan_text_error(json), HasSubstr("unknown flow 'GM-XB'"));
   EXPECT_THROW(parse_plan_json("{\"format\": \"embflow-plan\", \"version\": 9}", "p.json"), InvalidInput);
+  nlohmann::json lead = nlohmann::json::parse(plan_to_json(symmetric_plan(m, 10, 1)));
+  lead["l2_prefetch_lead_lines"] = {128, 0, 128, 128};
+  EXPECT_THAT(plan_text_error(lead.dump()), HasSubstr("'l2_prefetch_lead_lines'[1] is 0"));
+  lead["l2_prefetch_lead_lines"] = {128, 128};
+  EXPECT_THAT(plan_text_error(lead.dump()), HasSubstr("must be 4 numbers of lines"));
 }
 
 class ExecutorTest : public ::testing::Test {

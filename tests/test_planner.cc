@@ -97,6 +97,23 @@ TEST(Profiles, RunsTakeTheProfilesPrefetchLead) {
   EXPECT_EQ(row_prefetch(k, 512, 1 << 24, 1).distance, 8);
   k.prefetch_level = PrefetchLevel::kL1;  // the L1 distance is the fill buffers', not the lead's
   EXPECT_EQ(row_prefetch(k, 64, 1 << 24, 1).distance, 48);
+  // A plan made with the profile carries its lead (the executor runs the plan with it).
+  ModelSpec m{"lead", {}, {}};
+  for (std::int64_t rows : {1000, 200000}) {
+    TableSpec t;
+    t.name = fmt::format("t{}", m.tables.size());
+    t.rows = rows;
+    t.dim = 16;
+    t.bag_size = {4, 4};
+    m.tables.push_back(t);
+  }
+  const auto samples = sample_statistics(m, generate_batch(m, WorkloadOptions{}));
+  PlannerOptions po;
+  po.cores = 1;
+  for (Mapper mapper : {Mapper::kAsymmetric, Mapper::kSymmetric, Mapper::kTableWise}) {
+    EXPECT_EQ(make_plan(mapper, m, samples, CostModel(p), po).l2_prefetch_lead, p.l2_prefetch_lead) << to_string(mapper);
+    EXPECT_FALSE(make_plan(mapper, m, samples, CostModel(server()), po).l2_prefetch_lead.has_value());
+  }
 }
 
 TEST(Profiles, MissingOrBadFieldsAreNamed) {

@@ -104,6 +104,8 @@ struct L2PrefetchLead {
   static L2PrefetchLead every_width(int lines) { return {{lines, lines, lines, lines}}; }
   bool operator==(const L2PrefetchLead&) const = default;
 };
+// The most lines a stored lead may ask for: 4 MiB in flight is past any cache (a typo).
+inline constexpr int kMaxL2PrefetchLeadLines = 1 << 16;
 int auto_prefetch_distance(std::size_t row_bytes, bool into_l2 = false, const L2PrefetchLead& lead = {});
 
 // Which cache the gather flows prefetch rows into. A prefetch into L1 holds one of the core's few

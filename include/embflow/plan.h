@@ -2,6 +2,7 @@
 // The planner produces plans, the executor runs them, and they are stored as versioned JSON.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ struct Plan {
   double predicted_makespan = 0;                // seconds per batch
   std::vector<std::string> notes;               // e.g. which candidate won
   std::string workload;                         // what the sample the plan was made from was
+  // The profile's measured prefetch lead (profile.h): the executor runs the plan with it, with or
+  // without the profile at hand. Unset: the runner options' own.
+  std::optional<L2PrefetchLead> l2_prefetch_lead;
 
   std::size_t workers() const { return cores.size(); }
   // The same work: the same items, in the same order, on the same cores (whatever made them).

@@ -308,6 +308,7 @@ std::vector<double> table_costs(const ModelSpec& model, const std::vector<TableS
 void attach_prediction(Plan& plan, const ModelSpec& model, const std::vector<TableSample>& samples, const CostModel& cost) {
   const PlanPrediction p = cost.predict(plan, model, samples);
   plan.profile = cost.profile().name;
+  plan.l2_prefetch_lead = cost.profile().l2_prefetch_lead;
   plan.predicted_worker_seconds = p.worker_seconds;
   plan.predicted_makespan = p.makespan;
 }

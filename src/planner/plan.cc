@@ -39,6 +39,7 @@ std::string plan_to_json(const Plan& plan) {
   if (!plan.profile.empty()) doc["prediction"] = {{"profile", plan.profile}, {"makespan_seconds", plan.predicted_makespan}};
   if (!plan.notes.empty()) doc["notes"] = plan.notes;
   if (!plan.workload.empty()) doc["workload"] = plan.workload;
+  if (plan.l2_prefetch_lead) doc["l2_prefetch_lead_lines"] = plan.l2_prefetch_lead->lines;
   doc["workers"] = std::move(workers);
   return doc.dump(1);
 }
@@ -65,6 +66,22 @@ Plan parse_plan_json(std::string_view text, std::string_view source) {
     }
     if (doc.contains("notes")) plan.notes = doc["notes"].get<std::vector<std::string>>();
     plan.workload = doc.value("workload", "");
+    if (doc.contains("l2_prefetch_lead_lines")) {
+      const json& lead = doc["l2_prefetch_lead_lines"];
+      L2PrefetchLead l;
+      if (!lead.is_array() || lead.size() != l.lines.size()) {
+        bad(source, fmt::format("'l2_prefetch_lead_lines' must be {} numbers of lines (rows of up to 64, 128, 256 bytes "
+                                "and wider)", l.lines.size()));
+      }
+      for (std::size_t i = 0; i < l.lines.size(); ++i) {
+        const double lines = lead[i].get<double>();
+        if (!(lines >= 1 && lines <= kMaxL2PrefetchLeadLines)) {
+          bad(source, fmt::format("'l2_prefetch_lead_lines'[{}] is {}, not 1 to {}", i, lines, kMaxL2PrefetchLeadLines));
+        }
+        l.lines[i] = static_cast<int>(lines);
+      }
+      plan.l2_prefetch_lead = l;
+    }
     const json& workers = doc.at("workers");
     for (std::size_t w = 0; w < workers.size(); ++w) {
       plan.cores.push_back(workers[w].at("core").get<int>());

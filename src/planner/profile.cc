@@ -255,14 +255,13 @@ MachineProfile parse_profile_json(std::string_view text, std::string_view source
   p.dram_bytes_per_s = r.curve(mem, "memory.", "dram_bytes_per_s_by_row_bytes", "bytes per second");
   p.output_bytes_per_s = r.number(mem, "memory.", "output_bytes_per_s_all_cores");
   if (j.contains("prefetch")) {
-    constexpr int kMaxLeadLines = 1 << 16;  // 4 MiB in flight: past any cache, a typo
     const json& lead = r.field(r.field(j, "", "prefetch"), "prefetch.", "l2_lead_lines_by_row_bytes");
     L2PrefetchLead l;
     for (std::size_t i = 0; i < std::size(L2PrefetchLead::kRowBytes); ++i) {
       const std::string width = std::to_string(L2PrefetchLead::kRowBytes[i]);
       const double lines = r.number(lead, "prefetch.l2_lead_lines_by_row_bytes.", width.c_str(), true);
-      if (lines > kMaxLeadLines) {
-        r.fail("prefetch.l2_lead_lines_by_row_bytes." + width, fmt::format("must be at most {}, got {}", kMaxLeadLines, lines));
+      if (lines > kMaxL2PrefetchLeadLines) {
+        r.fail("prefetch.l2_lead_lines_by_row_bytes." + width, fmt::format("must be at most {}, got {}", kMaxL2PrefetchLeadLines, lines));
       }
       l.lines[i] = static_cast<int>(lines);
     }

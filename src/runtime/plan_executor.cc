@@ -233,6 +233,7 @@ PlanExecutor::PlanExecutor(const ModelSpec& model, const std::vector<const Table
                            const RunnerOptions& options)
     : state_(std::make_unique<State>(model, std::move(plan), options)) {
   State& s = *state_;
+  if (s.plan.l2_prefetch_lead) s.options.kernel.l2_lead = *s.plan.l2_prefetch_lead;
   runtime::check_storage(model, tables);
   validate_plan(s.plan, model, describe_machine().physical_cores);
   for (const TableView* v : tables) s.tables.push_back(*v);
