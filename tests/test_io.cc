@@ -43,16 +43,6 @@ std::string read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-template <class Fn>
-std::string io_error(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 TEST(Npy, TableRoundTripsInBothRowTypes) {
   TempDir dir;
   for (RowType type : {RowType::kFp32, RowType::kFp16}) {
@@ -71,10 +61,10 @@ TEST(Npy, HeaderChecksAgainstTheSpec) {
   save_npy_table(Table::random(spec, 1, 1).view(), dir.file("t.npy"));
   TableSpec wrong_rows = spec;
   wrong_rows.rows = 11;
-  EXPECT_THAT(io_error([&] { Table::map_npy(wrong_rows, dir.file("t.npy")); }), HasSubstr("expects shape [11, 4]"));
+  EXPECT_THAT(testing::message_of([&] { Table::map_npy(wrong_rows, dir.file("t.npy")); }), HasSubstr("expects shape [11, 4]"));
   TableSpec wrong_type = spec;
   wrong_type.row_type = RowType::kFp16;
-  EXPECT_THAT(io_error([&] { Table::map_npy(wrong_type, dir.file("t.npy")); }), HasSubstr("'<f4'"));
+  EXPECT_THAT(testing::message_of([&] { Table::map_npy(wrong_type, dir.file("t.npy")); }), HasSubstr("'<f4'"));
 }
 
 TEST(Npy, TruncatedAndMalformedFilesAreIoErrors) {
@@ -85,7 +75,7 @@ TEST(Npy, TruncatedAndMalformedFilesAreIoErrors) {
   // Writes `bytes` as NAME and expects mapping it to fail with a message holding `what`.
   auto expect_refused = [&](const std::string& name, const std::string& bytes, const std::string& what) {
     write_bytes(dir.file(name), bytes);
-    EXPECT_THAT(io_error([&] { Table::map_npy(spec, dir.file(name)); }), HasSubstr(what)) << name;
+    EXPECT_THAT(testing::message_of([&] { Table::map_npy(spec, dir.file(name)); }), HasSubstr(what)) << name;
   };
   // Changes the first `from` in the good file to `to` (same length).
   auto edited = [&](const std::string& from, const std::string& to) {
@@ -100,7 +90,7 @@ TEST(Npy, TruncatedAndMalformedFilesAreIoErrors) {
   expect_refused("dict.npy", edited("'shape'", "'shope'"), "malformed .npy header");
   expect_refused("fortran.npy", edited("False", "True "), "Fortran order");
   expect_refused("be.npy", edited("<f4", ">f4"), "little-endian");
-  EXPECT_THAT(io_error([&] { Table::map_npy(spec, dir.file("missing.npy")); }), HasSubstr("cannot open"));
+  EXPECT_THAT(testing::message_of([&] { Table::map_npy(spec, dir.file("missing.npy")); }), HasSubstr("cannot open"));
 }
 
 TEST(Npy, Version2HeaderAndIntVectors) {
@@ -117,25 +107,25 @@ TEST(Npy, Version2HeaderAndIntVectors) {
   file.append(reinterpret_cast<const char*>(values), sizeof values);
   write_bytes(dir.file("v2.npy"), file);
   EXPECT_EQ(read_npy_int_vector(dir.file("v2.npy")), (std::vector<std::int64_t>{5, -2, 7}));
-  EXPECT_THAT(io_error([&] { read_npy_float_vector(dir.file("v2.npy")); }), HasSubstr("float32"));
+  EXPECT_THAT(testing::message_of([&] { read_npy_float_vector(dir.file("v2.npy")); }), HasSubstr("float32"));
 }
 
 TEST(ModelJson, ErrorsNameTheBadField) {
-  EXPECT_THAT(io_error([] { parse_model_json("{", "m.json"); }), HasSubstr("m.json: not valid JSON"));
-  EXPECT_THAT(io_error([] { parse_model_json("[]", "m.json"); }), HasSubstr("expected a JSON object"));
-  EXPECT_THAT(io_error([] { parse_model_json(R"({"tables": [{"rows": 10}]})", "m.json"); }),
+  EXPECT_THAT(testing::message_of([] { parse_model_json("{", "m.json"); }), HasSubstr("m.json: not valid JSON"));
+  EXPECT_THAT(testing::message_of([] { parse_model_json("[]", "m.json"); }), HasSubstr("expected a JSON object"));
+  EXPECT_THAT(testing::message_of([] { parse_model_json(R"({"tables": [{"rows": 10}]})", "m.json"); }),
               HasSubstr("field 'tables[0].dim': missing"));
-  EXPECT_THAT(io_error([] { parse_model_json(R"({"tables": [{"rows": "10", "dim": 4}]})", "m.json"); }),
+  EXPECT_THAT(testing::message_of([] { parse_model_json(R"({"tables": [{"rows": "10", "dim": 4}]})", "m.json"); }),
               HasSubstr("field 'tables[0].rows': expected an integer"));
-  EXPECT_THAT(io_error([] { parse_model_json(R"({"tables": [{"rows": 10, "dim": 2000}]})", "m.json"); }),
+  EXPECT_THAT(testing::message_of([] { parse_model_json(R"({"tables": [{"rows": 10, "dim": 2000}]})", "m.json"); }),
               HasSubstr("dim must be in [1, 1024]"));
-  EXPECT_THAT(io_error([] { parse_model_json(R"({"tables": [{"rows": 10, "dim": 4, "row_type": "int3"}]})", "m.json"); }),
+  EXPECT_THAT(testing::message_of([] { parse_model_json(R"({"tables": [{"rows": 10, "dim": 4, "row_type": "int3"}]})", "m.json"); }),
               HasSubstr("unknown row type 'int3'"));
-  EXPECT_THAT(io_error([] { parse_model_json(R"({"tables": [{"rows": 10, "dim": 4, "bag_size": {"min": 3}}]})", "m.json"); }),
+  EXPECT_THAT(testing::message_of([] { parse_model_json(R"({"tables": [{"rows": 10, "dim": 4, "bag_size": {"min": 3}}]})", "m.json"); }),
               HasSubstr("tables[0].bag_size"));
-  EXPECT_THAT(io_error([] { parse_model_json(R"({"embedding_dim": 4, "rows": [3, 4], "bag_sizes": [1]})", "m.json"); }),
+  EXPECT_THAT(testing::message_of([] { parse_model_json(R"({"embedding_dim": 4, "rows": [3, 4], "bag_sizes": [1]})", "m.json"); }),
               HasSubstr("field 'bag_sizes'"));
-  EXPECT_THAT(io_error([] { load_model_file("/nonexistent/model.json"); }), HasSubstr("cannot open"));
+  EXPECT_THAT(testing::message_of([] { load_model_file("/nonexistent/model.json"); }), HasSubstr("cannot open"));
 }
 
 TEST(ModelJson, ExplicitFormRoundTrips) {
@@ -211,17 +201,17 @@ TEST(WorkloadFiles, MismatchesAndDamageAreClearErrors) {
   save_workload(model, generate_batch(model, w), dir.file("wl"));
   ModelSpec other = model;
   other.tables.pop_back();
-  EXPECT_THAT(io_error([&] { load_workload(other, dir.file("wl")); }), HasSubstr("holds 26 tables"));
+  EXPECT_THAT(testing::message_of([&] { load_workload(other, dir.file("wl")); }), HasSubstr("holds 26 tables"));
   other = model;
   other.tables[3].name = "renamed";
-  EXPECT_THAT(io_error([&] { load_workload(other, dir.file("wl")); }), HasSubstr("tables[3] is 't03'"));
+  EXPECT_THAT(testing::message_of([&] { load_workload(other, dir.file("wl")); }), HasSubstr("tables[3] is 't03'"));
   const std::string idx = dir.file("wl/t005_indices.npy");
   const std::string bytes = read_bytes(idx);
   write_bytes(idx, bytes.substr(0, bytes.size() - 3));
-  EXPECT_THAT(io_error([&] { load_workload(model, dir.file("wl")); }), HasSubstr("t005_indices.npy: truncated"));
+  EXPECT_THAT(testing::message_of([&] { load_workload(model, dir.file("wl")); }), HasSubstr("t005_indices.npy: truncated"));
   write_bytes(dir.file("wl/workload.json"), "{\"format\": \"embflow-workload\", \"version\": 1}");
-  EXPECT_THAT(io_error([&] { load_workload(model, dir.file("wl")); }), HasSubstr("malformed"));
-  EXPECT_THAT(io_error([&] { load_workload(model, dir.file("nothing")); }), HasSubstr("cannot open"));
+  EXPECT_THAT(testing::message_of([&] { load_workload(model, dir.file("wl")); }), HasSubstr("malformed"));
+  EXPECT_THAT(testing::message_of([&] { load_workload(model, dir.file("nothing")); }), HasSubstr("cannot open"));
 }
 
 TEST(Half, ConversionRoundTripsEveryHalf) {

@@ -30,21 +30,11 @@ ModelSpec small_model() {
 int machine_cores() { return describe_machine().physical_cores; }
 
 std::string plan_error(const Plan& p, const ModelSpec& m) {
-  try {
-    validate_plan(p, m, machine_cores());
-  } catch (const InvalidInput& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::message_of<InvalidInput>([&] { validate_plan(p, m, machine_cores()); });
 }
 
 std::string plan_text_error(const std::string& json) {
-  try {
-    parse_plan_json(json, "p.json");
-  } catch (const InvalidInput& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::message_of<InvalidInput>([&] { parse_plan_json(json, "p.json"); });
 }
 
 TEST(Plans, BaselinesServeEveryLookupExactlyOnce) {
@@ -281,14 +271,7 @@ TEST_F(ExecutorTest, BadInputReportedAndRepairedAsTheRunnerDoes) {
   bad.tables[4].offsets64[1] = bad.tables[4].offsets64[2] + 1;  // structural, in a later table
   std::vector<float> ref(static_cast<std::size_t>(kBatch) * model_.total_dim());
   std::vector<float> out(ref.size(), 5.0f);
-  auto message = [&](auto&& run) -> std::string {
-    try {
-      run();
-    } catch (const InvalidInput& e) {
-      return e.what();
-    }
-    return "no error";
-  };
+  auto message = [&](auto&& run) { return testing::message_of<InvalidInput>(run); };
   RunnerOptions strict = default_runner_options();
   ModelRunner runner(model_, ptrs_, std::vector<Flow>(model_.tables.size(), Flow::kGather), strict);
   PlanExecutor ex(model_, ptrs_, plan, strict);

@@ -32,12 +32,7 @@ using ::testing::HasSubstr;
 MachineProfile server() { return load_profile("server-16-core"); }
 
 std::string profile_error(const std::string& text) {
-  try {
-    parse_profile_json(text, "test.json");
-  } catch (const InvalidInput& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::message_of<InvalidInput>([&] { parse_profile_json(text, "test.json"); });
 }
 
 TEST(Profiles, DescribedOnesLoadAndSayTheyAreDescribed) {

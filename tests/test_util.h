@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "embflow/error.h"
 #include "embflow/kernels.h"
 #include "embflow/workload.h"
 
@@ -14,6 +15,17 @@ namespace embflow::testing {
 inline std::uint64_t test_seed() {
   const char* env = std::getenv("EMBFLOW_TEST_SEED");
   return env ? std::strtoull(env, nullptr, 10) : 20241126;
+}
+
+// The message of the E (by default any of the library's errors) that fn throws, or "no error".
+template <class E = Error, class Fn>
+std::string message_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 inline TableSpec small_spec(std::int64_t rows, int dim, RowType type = RowType::kFp32, int bag_min = 0, int bag_max = 9) {

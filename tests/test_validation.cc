@@ -21,12 +21,7 @@ TableBatch bags_of(std::vector<std::int64_t> offsets, std::vector<std::int64_t> 
 }
 
 std::string error_of(const TableSpec& spec, const TableBatch& tb, std::int64_t batch) {
-  try {
-    validate_bags(spec, tb.view(), batch, BoundsPolicy::kError);
-  } catch (const InvalidInput& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::message_of<InvalidInput>([&] { validate_bags(spec, tb.view(), batch, BoundsPolicy::kError); });
 }
 
 TEST(Validation, IndexOutOfRangeNamesTableSampleAndValue) {
