@@ -122,7 +122,6 @@ struct PyPlan {
   Plan plan;
   ModelSpec model;
   PlanPrediction prediction;
-  RunnerOptions runner = default_runner_options();  // the profile's (runner_options_for)
   std::string describe() const { return describe_plan(plan, model, prediction); }
 };
 
@@ -389,14 +388,14 @@ class EmbeddingBagCollection {
     if (tune > 0 && m != Mapper::kAsymmetric) {
       throw InvalidInput("plan: tune measures the asymmetric mapper's candidates: use mapper='asymmetric'");
     }
-    PyPlan out{{}, model_, {}, runner_options_for(p)};
+    PyPlan out{{}, model_, {}};
     if (tune > 0) {
       std::vector<BatchView> measured_on;
       for (const ArrayBatch& b : tuning) measured_on.push_back(b.view);
       if (measured_on.empty()) measured_on.push_back(batch.view);
       py::gil_scoped_release release;
       out.plan = tune_plan(model_, view_pointers(views_), tuning_candidates(model_, samples, cost, po), measured_on,
-                           out.runner, tune).plan;
+                           default_runner_options(), tune).plan;
     } else {
       out.plan = make_plan(m, model_, samples, cost, po);
     }
@@ -413,7 +412,7 @@ class EmbeddingBagCollection {
       throw InvalidInput("use_plan: the plan was made for another collection");
     }
     py::gil_scoped_release release;
-    executor_ = std::make_unique<PlanExecutor>(model_, view_pointers(views_), p->plan, p->runner);
+    executor_ = std::make_unique<PlanExecutor>(model_, view_pointers(views_), p->plan, default_runner_options());
     plan_batch_ = p->plan.batch_size;
   }
 

@@ -118,7 +118,8 @@ struct MachineProfile {
 };
 
 // The runtime's options on the machine `p` describes: default_runner_options() with the profile's
-// measured prefetch lead. Every run a profile prices (plans, tuning, comparisons) uses these.
+// measured prefetch lead, for runs without a plan (`run --profile`, validation's own items). A
+// plan made with the profile carries the lead itself (Plan::l2_prefetch_lead).
 RunnerOptions runner_options_for(const MachineProfile& p);
 
 std::string profile_to_json(const MachineProfile& p);

@@ -62,7 +62,7 @@ void compare_command(const CompareArgs& a) {
     user_plans.push_back(std::move(p));
   }
   const CostModel cost(resolve_profile(a.planner.profile, true));
-  const RunnerOptions ropt = runner_options_for(cost.profile());
+  const RunnerOptions ropt = default_runner_options();
   const auto samples = sample_statistics(model, sample_batch(model, wopt, ""));
   PlannerOptions po;
   po.cores = cores;

@@ -36,14 +36,14 @@ struct PlanArgs {
 // --tune: runs the planner's candidates on this machine's cores, side by side, and keeps the
 // fastest (plan_tuner.h).
 Plan tune_on_this_machine(const PlanArgs& a, const ModelSpec& model, const WorkloadOptions& wopt,
-                          const std::vector<Plan>& candidates, const MachineProfile& profile) {
+                          const std::vector<Plan>& candidates) {
   std::vector<Table> tables = make_tables(model, a.tables_dir, a.workload.seed);
   const std::vector<Batch> batches = make_batches(model, wopt, 0, a.load_workload, "");
   std::vector<TableView> views;
   for (const auto& t : tables) views.push_back(t.view());
   for (const auto& t : tables) t.touch();
   const TunedPlan tuned =
-      tune_plan(model, view_pointers(views), candidates, batch_views(batches), runner_options_for(profile), a.tune_iters);
+      tune_plan(model, view_pointers(views), candidates, batch_views(batches), default_runner_options(), a.tune_iters);
   fmt::print("tuned:      ");
   for (std::size_t k = 0; k < tuned.makespans.size(); ++k) {
     fmt::print("{}{} {:.1f} us (spread {:.0f}%)", k == 0 ? "" : ", ", tuned.candidates[k], tuned.makespans[k].median * 1e6,
@@ -89,7 +89,7 @@ void plan_command(const PlanArgs& a) {
   if (a.tune_iters > 0 || hint) candidates = tuning_candidates(model, samples, cost, po);
   if (a.tune_iters > 0) {
     const std::string workload = plan.workload;
-    plan = tune_on_this_machine(a, model, wopt, candidates, cost.profile());
+    plan = tune_on_this_machine(a, model, wopt, candidates);
     plan.workload = workload;
   }
   const PlanPrediction p = cost.predict(plan, model, samples);
@@ -177,7 +177,7 @@ void run_plan(const RunPlanArgs& a) {
   }
   std::vector<TableView> views;
   for (const auto& t : tables) views.push_back(t.view());
-  PlanExecutor executor(model, view_pointers(views), plan, cost ? runner_options_for(cost->profile()) : default_runner_options());
+  PlanExecutor executor(model, view_pointers(views), plan, default_runner_options());
   for (const auto& t : tables) t.touch();
   BatchRotation rotation(batches);
   FloatBuffer out(static_cast<std::size_t>(plan.batch_size) * static_cast<std::size_t>(model.total_dim()));

@@ -261,12 +261,13 @@ class Calibrator {
       // is flat to within the spread of repeated calibrations (up to 6% on the Zen 3 VM), where
       // the profile should keep the lead it would run with anyway.
       const std::size_t builtin = static_cast<std::size_t>(std::find(leads.begin(), leads.end(), kL2PrefetchLines) - leads.begin());
+      std::vector<double> median;
+      for (const auto& s : seconds) median.push_back(median_of(s));
       std::size_t best = builtin;
       std::vector<std::string> times;
       for (std::size_t c = 0; c < leads.size(); ++c) {
-        const double t = median_of(seconds[c]);
-        if (t < median_of(seconds[best]) && t < (1 - kLeadMargin) * median_of(seconds[builtin])) best = c;
-        times.push_back(fmt::format("{} lines {:.0f} us", leads[c], median_of(seconds[c]) * 1e6));
+        if (median[c] < median[best] && median[c] < (1 - kLeadMargin) * median[builtin]) best = c;
+        times.push_back(fmt::format("{} lines {:.0f} us", leads[c], median[c] * 1e6));
       }
       lead.lines[w] = leads[best];
       say(fmt::format("  {}: {} lines", fmt::join(times, ", "), leads[best]));
