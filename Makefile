@@ -5,9 +5,10 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 # Debian's interpreter sees Debian's numpy and torch; another python3 on PATH may not.
 PYTHON     ?= /usr/bin/python3
+PREFIX     ?= /usr/local
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: deps build run test test-sanitize bench compare-torch clean
+.PHONY: deps build run test test-sanitize install bench compare-torch clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -29,6 +30,10 @@ test-sanitize: deps
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBFLOW_SANITIZE=ON -DEMBFLOW_BENCH=OFF -DEMBFLOW_PYTHON=OFF $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The library, its headers, the CLI and a CMake package (find_package(embflow)) under PREFIX.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	./$(BUILD)/embflow bench --out docs/bench
