@@ -1,7 +1,8 @@
 # cmake -DBUILD_DIR=... -DWORK_DIR=... [-DSOURCE_DIR=... -DCXX=...] [-DPYTHON=... -DPYTHON_DIR=...]
 #       -P install_and_consume.cmake
 # Installs the build into a fresh prefix and runs the installed CLI; with SOURCE_DIR, configures,
-# builds and runs the consumer project there (this folder) against that prefix alone; with PYTHON,
+# builds and runs the consumer project there (this folder) against that prefix alone, then builds
+# and runs its program again with the flags pkg-config gives for the prefix; with PYTHON,
 # imports the installed Python module from PREFIX/PYTHON_DIR and pools a batch with it.
 function(step what)
   # From the scratch folder: Python puts the working directory first on its path, and ctest's is
@@ -30,13 +31,21 @@ if(SOURCE_DIR)
   step("build the consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
   step("run the consumer" ${WORK_DIR}/build/consumer)
   message(STATUS "${step_output}")
+  # The same program built without CMake, from what pkg-config says.
+  step("pkg-config" ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${prefix}/lib/pkgconfig pkg-config --cflags --libs embflow)
+  separate_arguments(flags UNIX_COMMAND "${step_output}")
+  step("build the consumer with pkg-config" ${CXX} -std=c++20 -O2 ${SOURCE_DIR}/main.cc ${flags} -o ${WORK_DIR}/consumer_pc)
+  step("run that consumer" ${WORK_DIR}/consumer_pc)
+  message(STATUS "${step_output}")
 endif()
 if(PYTHON)
   set(script "import embflow, numpy as np
 c = embflow.EmbeddingBagCollection.from_preset('criteo-kaggle', max_rows=1000)
 out = c.forward([np.zeros(4, dtype=np.int64)] * 26, [np.arange(5, dtype=np.int64)] * 26)
 assert embflow.__file__.startswith('${prefix}'), embflow.__file__
+assert out.shape == (4, 26, 16), out.shape
 print('installed module pooled', out.shape)")
   step("import the installed module" ${CMAKE_COMMAND} -E env PYTHONPATH=${prefix}/${PYTHON_DIR} ${PYTHON} -c "${script}")
   message(STATUS "${step_output}")
 endif()
+message(STATUS "all steps passed")
