@@ -1,4 +1,4 @@
-# cmake -DBUILD_DIR=... -DWORK_DIR=... [-DSOURCE_DIR=... -DCXX=...] [-DPYTHON=... -DPYTHON_DIR=...]
+# cmake -DBUILD_DIR=... -DWORK_DIR=... [-DSOURCE_DIR=... -DCXX=... -DLIBDIR=...] [-DPYTHON=... -DPYTHON_DIR=...]
 #       -P install_and_consume.cmake
 # Installs the build into a fresh prefix and runs the installed CLI; with SOURCE_DIR, configures,
 # builds and runs the consumer project there (this folder) against that prefix alone, then builds
@@ -32,7 +32,7 @@ if(SOURCE_DIR)
   step("run the consumer" ${WORK_DIR}/build/consumer)
   message(STATUS "${step_output}")
   # The same program built without CMake, from what pkg-config says.
-  step("pkg-config" ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${prefix}/lib/pkgconfig pkg-config --cflags --libs embflow)
+  step("pkg-config" ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${prefix}/${LIBDIR}/pkgconfig pkg-config --cflags --libs embflow)
   separate_arguments(flags UNIX_COMMAND "${step_output}")
   step("build the consumer with pkg-config" ${CXX} -std=c++20 -O2 ${SOURCE_DIR}/main.cc ${flags} -o ${WORK_DIR}/consumer_pc)
   step("run that consumer" ${WORK_DIR}/consumer_pc)
