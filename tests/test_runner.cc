@@ -4,6 +4,7 @@
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/runner.h"
+#include "embflow/topology.h"
 #include "test_util.h"
 
 namespace embflow {
@@ -81,6 +82,18 @@ TEST(ModelRunner, BoundsPoliciesApplyPerBatch) {
   ModelRunner clamp(model, {&v}, {Flow::kTileScan}, opt);
   clamp.run(batch, out.data());
   for (int j = 0; j < 4; ++j) EXPECT_EQ(out[4 + j], reinterpret_cast<const float*>(v.row(9))[j]);
+}
+
+// `embflow info` says whether tables can have huge pages: the kernel's setting is the bracketed
+// word of /sys/kernel/mm/transparent_hugepage/enabled.
+TEST(Machine, HugePageModeIsTheBracketedChoice) {
+  EXPECT_EQ(selected_sysfs_choice("always [madvise] never\n"), "madvise");
+  EXPECT_EQ(selected_sysfs_choice("[always] madvise never"), "always");
+  EXPECT_EQ(selected_sysfs_choice("always madvise [never]"), "never");
+  EXPECT_EQ(selected_sysfs_choice("always madvise never"), "");
+  EXPECT_EQ(selected_sysfs_choice("[never"), "");
+  EXPECT_EQ(selected_sysfs_choice(""), "");
+  EXPECT_THAT(describe_machine().huge_pages, ::testing::AnyOf("", "always", "madvise", "never"));
 }
 
 }  // namespace

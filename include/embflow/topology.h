@@ -14,7 +14,15 @@ struct MachineInfo {
   std::size_t l2_bytes = 0;   // per core
   std::size_t l3_bytes = 0;   // per package (shared)
   std::string cache_source;   // where the sizes came from, and any doubt about them
+  // Transparent huge pages (/sys/kernel/mm/transparent_hugepage/enabled): "always", "madvise"
+  // (embflow asks for them: tables and buffers of 2 MiB and more) or "never"; "" when unknown.
+  // With "never" every table sits on 4 KiB pages, and a random row of a large table misses the TLB.
+  std::string huge_pages;
 };
+
+// The mode the kernel's huge-page setting selects: the bracketed word of `sysfs_text` (e.g.
+// "always [madvise] never" -> "madvise"), "" when there is none.
+std::string selected_sysfs_choice(const std::string& sysfs_text);
 
 MachineInfo describe_machine();
 

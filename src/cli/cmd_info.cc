@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/session.h"
 #include "embflow/kernels.h"
 #include "embflow/topology.h"
 
@@ -19,6 +20,7 @@ void print_info() {
   for (Isa i : supported_isas()) isas += fmt::format("{} ", to_string(i));
   fmt::print("ISA:        {} (supported: {}; override with EMBFLOW_ISA)\n", to_string(active_isa()), isas);
   fmt::print("prefetch:   rows into {}\n", describe_l2_prefetch_rule(this_cpu_l2_prefetch_rule()));
+  fmt::print("pages:      {}\n", describe_huge_pages(m.huge_pages));
 }
 }  // namespace
 

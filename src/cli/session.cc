@@ -1,5 +1,6 @@
 #include "cli/session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,8 +13,18 @@
 #include "embflow/check.h"
 #include "embflow/error.h"
 #include "embflow/measure.h"
+#include "embflow/topology.h"
 
 namespace embflow::cli {
+
+std::string describe_huge_pages(const std::string& mode) {
+  if (mode == "never") {
+    return "transparent huge pages are off (\"never\"): tables sit on 4 KiB pages, and a random row of a large table "
+           "misses the TLB; as root: echo madvise > /sys/kernel/mm/transparent_hugepage/enabled";
+  }
+  if (mode.empty()) return "transparent huge pages: unknown (no /sys/kernel/mm/transparent_hugepage/enabled)";
+  return fmt::format("transparent huge pages \"{}\": embflow's tables and buffers of 2 MiB and more get them", mode);
+}
 
 std::vector<Table> make_tables(const ModelSpec& model, const std::string& tables_dir, std::uint64_t seed) {
   std::vector<Table> tables;
@@ -28,6 +39,11 @@ std::vector<Table> make_tables(const ModelSpec& model, const std::string& tables
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("tables:     {} {} in {:.2f} s\n", tables_dir.empty() ? "filled from seed" : "mapped from",
              tables_dir.empty() ? fmt::format("{}", seed) : tables_dir, s);
+  const bool large = std::any_of(model.tables.begin(), model.tables.end(),
+                                 [](const TableSpec& t) { return t.bytes() >= (std::size_t{2} << 20); });
+  if (const std::string mode = describe_machine().huge_pages; large && mode == "never") {
+    fmt::print("note:       {}\n", describe_huge_pages(mode));
+  }
   return tables;
 }
 

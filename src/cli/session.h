@@ -10,7 +10,12 @@
 
 namespace embflow::cli {
 
-// Random tables from the seed, or DIR/<table name>.npy memory-mapped. Prints how long it took.
+// What the machine's transparent huge pages mean for embflow's tables (MachineInfo::huge_pages),
+// with what to do when they are off.
+std::string describe_huge_pages(const std::string& mode);
+
+// Random tables from the seed, or DIR/<table name>.npy memory-mapped. Prints how long it took, and
+// a note when a table of 2 MiB or more cannot have huge pages (the machine turned them off).
 std::vector<Table> make_tables(const ModelSpec& model, const std::string& tables_dir, std::uint64_t seed);
 
 // Distinct batches to use in turn (one batch repeated would find its rows in cache): loaded from

@@ -57,7 +57,16 @@ MachineInfo describe_machine() {
     m.cache_source += fmt::format("; L3 of {} MiB for {} cores is implausible (a host's figure?)", m.l3_bytes >> 20,
                                   m.physical_cores);
   }
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (thp && std::getline(thp, line)) m.huge_pages = selected_sysfs_choice(line);
   return m;
+}
+
+std::string selected_sysfs_choice(const std::string& sysfs_text) {
+  const auto open = sysfs_text.find('['), close = sysfs_text.find(']', open == std::string::npos ? 0 : open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return sysfs_text.substr(open + 1, close - open - 1);
 }
 
 void pin_current_thread(int core) {
