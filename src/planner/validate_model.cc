@@ -33,8 +33,14 @@ std::vector<ValidationReport> validate_cost_models(const std::vector<const CostM
   const int rounds = o.rounds > 0 ? o.rounds : (o.quick ? 5 : 11);
   const std::size_t budget = cost.profile().resident_budget;
   std::vector<ValidationReport> reports(costs.size());
+  struct RandomModel {
+    ModelSpec model;
+    WorkloadOptions w;
+    std::vector<TableView> views;
+    Plan plan;
+  };
+  std::vector<RandomModel> made;
   for (int m = 0; m < models; ++m) {
-    if (o.progress) o.progress(fmt::format("validation model {} of {}", m + 1, models));
     ModelSpec model{fmt::format("validation-{}", m), {}, {}};
     WorkloadOptions w;
     w.batch_size = pick<std::int64_t>(rng, {512, 2048, 8192, 32768});
@@ -82,9 +88,33 @@ std::vector<ValidationReport> validate_cost_models(const std::vector<const CostM
       model.tables.push_back(s);
       views.push_back(arena.place(s));
     }
-    const planner::ItemTimes times = planner::time_plan(model, views, plan, w, rounds, o.runner);
+    made.push_back({std::move(model), w, std::move(views), std::move(plan)});
+  }
+  // Every model measured in `passes` passes over all of them, each item's median over the passes
+  // kept: a model measured in one go falls in one phase of a drifting machine, and its items then
+  // err together (the Zen 3 VM's validation errors came in blocks per model).
+  const int passes = o.quick ? 2 : 3;
+  std::vector<std::vector<std::vector<double>>> seconds(made.size());  // [model][item][pass]
+  std::vector<std::vector<TableSample>> samples(made.size());
+  for (int pass = 0; pass < passes; ++pass) {
+    for (std::size_t m = 0; m < made.size(); ++m) {
+      if (o.progress) o.progress(fmt::format("validation model {} of {}{}", m + 1, made.size(),
+                                             passes > 1 ? fmt::format(", pass {} of {}", pass + 1, passes) : ""));
+      const RandomModel& r = made[m];
+      planner::ItemTimes times = planner::time_plan(r.model, r.views, r.plan, r.w, rounds, o.runner);
+      seconds[m].resize(times.seconds[0].size());
+      for (std::size_t i = 0; i < times.seconds[0].size(); ++i) seconds[m][i].push_back(times.seconds[0][i]);
+      if (pass == 0) samples[m] = std::move(times.samples);
+    }
+  }
+  for (std::size_t m = 0; m < made.size(); ++m) {
+    const ModelSpec& model = made[m].model;
+    const WorkloadOptions& w = made[m].w;
+    const Plan& plan = made[m].plan;
+    std::vector<double> item_seconds;
+    for (const auto& per_pass : seconds[m]) item_seconds.push_back(summarize(per_pass).median);
     std::vector<PlanPrediction> predicted;
-    for (const CostModel* c : costs) predicted.push_back(c->predict(plan, model, times.samples));
+    for (const CostModel* c : costs) predicted.push_back(c->predict(plan, model, samples[m]));
     // One case per table: a table served as two halves is judged on the two together (the first
     // half warms what the second then finds: judged alone, they err in opposite directions).
     for (std::size_t i = 0; i < plan.items[0].size(); ++i) {
@@ -97,7 +127,7 @@ std::vector<ValidationReport> validate_cost_models(const std::vector<const CostM
                             w.distribution.to_string(), w.batch_size, s.bag_size.min, s.bag_size.max,
                             !split ? "" : it.bags.size() != w.batch_size ? ", as two batch halves" : ", as two row halves");
       c.flow = it.flow;
-      c.measured = times.seconds[0][i] + (split ? times.seconds[0][i + 1] : 0.0);
+      c.measured = item_seconds[i] + (split ? item_seconds[i + 1] : 0.0);
       for (std::size_t k = 0; k < costs.size(); ++k) {
         c.predicted = predicted[k].item_seconds[0][i] + (split ? predicted[k].item_seconds[0][i + 1] : 0.0);
         reports[k].cases.push_back(c);
