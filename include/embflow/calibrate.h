@@ -48,8 +48,9 @@ struct ValidationReport {
 };
 
 // Random models (table sizes, dims, row types, distributions, bag sizes, batch sizes, flows, batch
-// and row splits) run on one pinned core; every item's median time over fresh batches against the
-// model's prediction from statistics of another sample batch.
+// and row splits) run on one pinned core, all of them in three passes (two quick); every item's
+// median time over fresh batches and passes against the model's prediction from statistics of
+// another sample batch.
 ValidationReport validate_cost_model(const CostModel& model, const CalibrateOptions& options);
 // The same for several cost models (profiles) on the same measurements, one report each in their
 // order: on a machine whose speed drifts by phases, only such a comparison tells two profiles apart.

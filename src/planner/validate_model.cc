@@ -98,8 +98,7 @@ std::vector<ValidationReport> validate_cost_models(const std::vector<const CostM
   std::vector<std::vector<TableSample>> samples(made.size());
   for (int pass = 0; pass < passes; ++pass) {
     for (std::size_t m = 0; m < made.size(); ++m) {
-      if (o.progress) o.progress(fmt::format("validation model {} of {}{}", m + 1, made.size(),
-                                             passes > 1 ? fmt::format(", pass {} of {}", pass + 1, passes) : ""));
+      if (o.progress) o.progress(fmt::format("validation model {} of {}, pass {} of {}", m + 1, made.size(), pass + 1, passes));
       const RandomModel& r = made[m];
       planner::ItemTimes times = planner::time_plan(r.model, r.views, r.plan, r.w, rounds, o.runner);
       seconds[m].resize(times.seconds[0].size());
