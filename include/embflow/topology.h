@@ -23,6 +23,8 @@ struct MachineInfo {
 // The mode the kernel's huge-page setting selects: the bracketed word of `sysfs_text` (e.g.
 // "always [madvise] never" -> "madvise"), "" when there is none.
 std::string selected_sysfs_choice(const std::string& sysfs_text);
+// This machine's transparent huge page mode (MachineInfo::huge_pages), read alone.
+std::string transparent_huge_pages();
 
 MachineInfo describe_machine();
 

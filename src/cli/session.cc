@@ -41,9 +41,7 @@ std::vector<Table> make_tables(const ModelSpec& model, const std::string& tables
              tables_dir.empty() ? fmt::format("{}", seed) : tables_dir, s);
   const bool large = std::any_of(model.tables.begin(), model.tables.end(),
                                  [](const TableSpec& t) { return t.bytes() >= (std::size_t{2} << 20); });
-  if (const std::string mode = describe_machine().huge_pages; large && mode == "never") {
-    fmt::print("note:       {}\n", describe_huge_pages(mode));
-  }
+  if (large && transparent_huge_pages() == "never") fmt::print("note:       {}\n", describe_huge_pages("never"));
   return tables;
 }
 

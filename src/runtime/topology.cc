@@ -57,10 +57,14 @@ MachineInfo describe_machine() {
     m.cache_source += fmt::format("; L3 of {} MiB for {} cores is implausible (a host's figure?)", m.l3_bytes >> 20,
                                   m.physical_cores);
   }
+  m.huge_pages = transparent_huge_pages();
+  return m;
+}
+
+std::string transparent_huge_pages() {
   std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string line;
-  if (thp && std::getline(thp, line)) m.huge_pages = selected_sysfs_choice(line);
-  return m;
+  return thp && std::getline(thp, line) ? selected_sysfs_choice(line) : "";
 }
 
 std::string selected_sysfs_choice(const std::string& sysfs_text) {
