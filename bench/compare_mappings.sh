@@ -2,7 +2,8 @@
 # Asymmetric vs symmetric vs table-wise on this machine with all cores: criteo-kaggle and
 # dlrm-v2 (row-capped), batch 2048 and 65536, uniform, zipf:1.05 and two extremely unbalanced
 # distributions, and the plan tuning chooses (`tuned`: the fastest of the planner's candidates,
-# measured before the comparison, then measured again in it).
+# measured before the comparison, then measured again in it), beside every table on one core
+# (`one-core`: divided by the cores, what a split that loses nothing would take).
 # Usage: bench/compare_mappings.sh PROFILE OUT.md  (PROFILE from embflow calibrate)
 set -eu
 profile=$1
@@ -22,7 +23,7 @@ bin=${EMBFLOW_BIN:-build/embflow}
         echo
         echo '```'
         # shellcheck disable=SC2086
-        "$bin" compare --model $model --batch "$batch" --dist "$dist" --iters "$iters" --tune "$iters" --profile "$profile" 2>&1 |
+        "$bin" compare --model $model --batch "$batch" --dist "$dist" --iters "$iters" --tune "$iters" --one-core --profile "$profile" 2>&1 |
           sed -n '/^makespan per batch/,$p'
         echo '```'
         echo

@@ -713,10 +713,27 @@ TEST(CostModel, ProfilesAreValidatedOnTheSameMeasurements) {
   for (std::size_t i = 0; i < r[0].cases.size(); ++i) {
     EXPECT_EQ(r[0].cases[i].table, r[1].cases[i].table);
     EXPECT_EQ(r[0].cases[i].measured, r[1].cases[i].measured);
+    EXPECT_EQ(r[0].cases[i].passes.size(), 2u);  // quick: two passes
     EXPECT_GT(r[1].cases[i].predicted, r[0].cases[i].predicted + 0.9e-3);
   }
   EXPECT_GT(r[1].median_signed, r[0].median_signed);
   EXPECT_GT(r[1].median_signed, 0);  // a millisecond more than items of microseconds: too slow
+}
+
+// The repeat figure: every pass taken as the prediction of every later one, as a model would be.
+TEST(CostModel, RepeatErrorComparesEveryPassWithEveryLaterOne) {
+  ValidationReport r;
+  ValidationCase c;
+  c.passes = {1.0, 2.0, 4.0};  // 1 against 2 and 4 (50%, 75%), 2 against 4 (50%)
+  c.measured = 2.0, c.predicted = 2.0;
+  r.cases.push_back(c);
+  summarize_errors(r);
+  EXPECT_DOUBLE_EQ(r.repeat_median_abs, 0.5);
+  EXPECT_DOUBLE_EQ(r.median_abs, 0.0);
+  c.passes = {3.0, 3.0, 3.0};  // a steady item adds three pairs that agree
+  r.cases.push_back(c);
+  summarize_errors(r);
+  EXPECT_LT(r.repeat_median_abs, 0.5);
 }
 
 // Streamed stores allocate nothing in the caches: a streamed bag costs the same at any output

@@ -33,6 +33,7 @@ struct ValidationCase {
   std::string table;  // e.g. "t3 (4.0 MiB, dim 64, zipf:1.05, bag 1-20)"
   Flow flow = Flow::kGather;
   double predicted = 0, measured = 0;
+  std::vector<double> passes;  // the measured seconds of each pass (measured: their median)
   double error() const { return measured > 0 ? (predicted - measured) / measured : 0; }  // relative, signed
 };
 struct FlowError {
@@ -45,6 +46,10 @@ struct ValidationReport {
   std::vector<FlowError> per_flow;
   double median_abs = 0, worst_abs = 0;  // over all cases
   double median_signed = 0;              // over all cases: > 0 predicts too slow, < 0 too fast
+  // The machine's own drift: every pass of a case taken as the prediction of every later pass,
+  // median |relative error| over all those pairs. A model cannot be relied on to err less than
+  // measurements of the same item seconds apart differ.
+  double repeat_median_abs = 0;
 };
 
 // Random models (table sizes, dims, row types, distributions, bag sizes, batch sizes, flows, batch
@@ -56,7 +61,7 @@ ValidationReport validate_cost_model(const CostModel& model, const CalibrateOpti
 // order: on a machine whose speed drifts by phases, only such a comparison tells two profiles apart.
 std::vector<ValidationReport> validate_cost_models(const std::vector<const CostModel*>& models,
                                                    const CalibrateOptions& options);
-// Fills per_flow, median_abs and worst_abs from the cases.
+// Fills per_flow, median_abs, worst_abs, median_signed and repeat_median_abs from the cases.
 void summarize_errors(ValidationReport& report);
 
 }  // namespace embflow

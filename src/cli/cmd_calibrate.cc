@@ -144,6 +144,9 @@ void calibrate_command(const CalibrateArgs& a) {
                r.median_abs * 100, r.worst_abs * 100, r.median_signed * 100,
                r.median_signed > 0 ? "predicts too slow" : "predicts too fast");
   }
+  fmt::print("repeats:    {:.1f}% median |error| of each pass's measurement taken as the prediction of a later pass's "
+             "(the machine's own drift, seconds apart)\n",
+             reports[0].repeat_median_abs * 100);
   fmt::print("target:     median under 25%: {} ({:.0f} s)\n", reports[0].median_abs < 0.25 ? "met" : "NOT met", since(t1));
 }
 

@@ -34,6 +34,7 @@ struct CompareArgs {
   int batches = 0;
   int tune_iters = 0;
   bool check = false;
+  bool one_core = false;
   std::string tables_dir, plans_dir;
   std::vector<std::string> plan_files;
 };
@@ -83,6 +84,11 @@ void compare_command(const CompareArgs& a) {
     plans.push_back(std::move(tuned));
   }
   for (Plan& p : user_plans) plans.push_back(std::move(p));
+  if (a.one_core) {
+    Plan p = symmetric_plan(model, wopt.batch_size, 1);
+    p.mapper = "one-core";
+    plans.push_back(std::move(p));
+  }
   BatchRotation rotation(batches);
   const std::int64_t batch_size = batches[0].batch_size;
   FloatBuffer out(static_cast<std::size_t>(batch_size) * model.total_dim());
@@ -126,6 +132,18 @@ void compare_command(const CompareArgs& a) {
     fmt::print("{:<12} {:>10.1f} {:>7.1f}% {:>8.2f}x {:>13.1f} {:>6.0f}% {:>10.2f}  {}\n", m.plan.mapper, st.median * 1e6,
                st.spread() * 100, base / st.median, predicted * 1e6, (predicted / st.median - 1) * 100, imbalance, per);
   }
+  if (a.one_core) {
+    // What a split over the cores would take if it lost nothing: no mapping can be more than this
+    // much faster than symmetric, unless splitting also gives the tables more cache than one core has.
+    const double linear = summarize(timings.back().makespans).median / cores;
+    std::string ratios;
+    for (std::size_t k = 0; k + 1 < maps.size(); ++k) {
+      ratios += fmt::format("{}{} {:.2f}x", k == 0 ? "" : ", ", maps[k].plan.mapper,
+                            summarize(timings[k].makespans).median / linear);
+    }
+    fmt::print("linear:     one-core / {} = {:.1f} us, a split that loses nothing; the mappings take {}\n", cores,
+               linear * 1e6, ratios);
+  }
   for (const Mapping& m : maps) {
     for (const auto& n : m.plan.notes) fmt::print("note:       {}: {}\n", m.plan.mapper, n);
   }
@@ -150,6 +168,9 @@ void register_compare(CLI::App& app) {
   args->planner.add_to(*cmd, false);
   cmd->add_option("--iters", args->iters, "timed batches per mapping")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batches", args->batches, "distinct batches used in turn (default: enough to touch 256 MiB of rows)");
+  cmd->add_flag("--one-core", args->one_core,
+                "also run every table's whole batch on one core (row 'one-core'): divided by the cores, the time "
+                "of a split that loses nothing, which no mapping beats but by the caches the other cores add");
   cmd->add_flag("--check", args->check, "compare every mapping's output with exact arithmetic");
   cmd->add_option("--tune", args->tune_iters,
                   "also run the plan `embflow plan --tune N` chooses (the fastest of the planner's candidates, "

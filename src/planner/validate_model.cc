@@ -110,8 +110,6 @@ std::vector<ValidationReport> validate_cost_models(const std::vector<const CostM
     const ModelSpec& model = made[m].model;
     const WorkloadOptions& w = made[m].w;
     const Plan& plan = made[m].plan;
-    std::vector<double> item_seconds;
-    for (const auto& per_pass : seconds[m]) item_seconds.push_back(summarize(per_pass).median);
     std::vector<PlanPrediction> predicted;
     for (const CostModel* c : costs) predicted.push_back(c->predict(plan, model, samples[m]));
     // One case per table: a table served as two halves is judged on the two together (the first
@@ -126,7 +124,11 @@ std::vector<ValidationReport> validate_cost_models(const std::vector<const CostM
                             w.distribution.to_string(), w.batch_size, s.bag_size.min, s.bag_size.max,
                             !split ? "" : it.bags.size() != w.batch_size ? ", as two batch halves" : ", as two row halves");
       c.flow = it.flow;
-      c.measured = item_seconds[i] + (split ? item_seconds[i + 1] : 0.0);
+      c.passes = seconds[m][i];
+      if (split) {
+        for (int p = 0; p < passes; ++p) c.passes[p] += seconds[m][i + 1][p];
+      }
+      c.measured = summarize(c.passes).median;
       for (std::size_t k = 0; k < costs.size(); ++k) {
         c.predicted = predicted[k].item_seconds[0][i] + (split ? predicted[k].item_seconds[0][i + 1] : 0.0);
         reports[k].cases.push_back(c);
@@ -161,6 +163,15 @@ void summarize_errors(ValidationReport& report) {
     for (const auto& c : report.cases) signed_errors.push_back(c.error());
     report.median_signed = summarize(signed_errors).median;
   }
+  std::vector<double> repeats;
+  for (const auto& c : report.cases) {
+    for (std::size_t p = 0; p < c.passes.size(); ++p) {
+      for (std::size_t q = p + 1; q < c.passes.size(); ++q) {
+        if (c.passes[q] > 0) repeats.push_back(std::abs(c.passes[p] / c.passes[q] - 1));
+      }
+    }
+  }
+  if (!repeats.empty()) report.repeat_median_abs = summarize(repeats).median;
 }
 
 }  // namespace embflow
