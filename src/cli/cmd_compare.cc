@@ -132,6 +132,18 @@ void compare_command(const CompareArgs& a) {
     fmt::print("{:<12} {:>10.1f} {:>7.1f}% {:>8.2f}x {:>13.1f} {:>6.0f}% {:>10.2f}  {}\n", m.plan.mapper, st.median * 1e6,
                st.spread() * 100, base / st.median, predicted * 1e6, (predicted / st.median - 1) * 100, imbalance, per);
   }
+  // A mapping that made the same plan as an earlier one is that plan measured again: the gap
+  // between their rows is the machine's noise, which the reader should not take for a result.
+  for (std::size_t k = 1; k < maps.size(); ++k) {
+    for (std::size_t j = 0; j < k; ++j) {
+      if (maps[k].plan.same_work(maps[j].plan)) {
+        const double a = summarize(timings[j].makespans).median, b = summarize(timings[k].makespans).median;
+        fmt::print("same plan:  {} is {}'s plan measured again: their rows {:.2f}x apart are this machine's noise\n",
+                   maps[k].plan.mapper, maps[j].plan.mapper, std::max(a, b) / std::min(a, b));
+        break;
+      }
+    }
+  }
   if (a.one_core) {
     // What a split over the cores would take if it lost nothing: no mapping can be more than this
     // much faster than symmetric, unless splitting also gives the tables more cache than one core has.
