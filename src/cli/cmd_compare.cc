@@ -112,14 +112,16 @@ void compare_command(const CompareArgs& a) {
       executors, [&] { return rotation.next().view(); }, out.data(), a.iters, 4,
       [&](const Plan& p) { progress.step(p.mapper); });
 
-  const double base = summarize(timings[0].makespans).median;
+  std::vector<TimingStats> makespan;  // per mapping
+  for (const PlanTimings& t : timings) makespan.push_back(summarize(t.makespans));
+  const double base = makespan[0].median;
   fmt::print("\nmakespan per batch: median over {} iterations, mappings interleaved; workers' busy time per batch\n",
              a.iters);
   fmt::print("{:<12} {:>10} {:>8} {:>9} {:>13} {:>7} {:>10}  {}\n", "mapping", "us", "spread", "speed-up", "predicted us",
              "error", "imbalance", "busy us per worker (core: us)");
   for (std::size_t k = 0; k < maps.size(); ++k) {
     const Mapping& m = maps[k];
-    const TimingStats st = summarize(timings[k].makespans);
+    const TimingStats& st = makespan[k];
     std::vector<double> busy;
     std::string per;
     for (std::size_t w = 0; w < m.plan.workers(); ++w) {
@@ -135,23 +137,20 @@ void compare_command(const CompareArgs& a) {
   // A mapping that made the same plan as an earlier one is that plan measured again: the gap
   // between their rows is the machine's noise, which the reader should not take for a result.
   for (std::size_t k = 1; k < maps.size(); ++k) {
-    for (std::size_t j = 0; j < k; ++j) {
-      if (maps[k].plan.same_work(maps[j].plan)) {
-        const double a = summarize(timings[j].makespans).median, b = summarize(timings[k].makespans).median;
-        fmt::print("same plan:  {} is {}'s plan measured again: their rows {:.2f}x apart are this machine's noise\n",
-                   maps[k].plan.mapper, maps[j].plan.mapper, std::max(a, b) / std::min(a, b));
-        break;
-      }
-    }
+    const auto same = std::find_if(maps.begin(), maps.begin() + static_cast<std::ptrdiff_t>(k),
+                                   [&](const Mapping& m) { return m.plan.same_work(maps[k].plan); });
+    if (same == maps.begin() + static_cast<std::ptrdiff_t>(k)) continue;
+    const double first = makespan[static_cast<std::size_t>(same - maps.begin())].median, again = makespan[k].median;
+    fmt::print("same plan:  {} is {}'s plan measured again: their rows {:.2f}x apart are this machine's noise\n",
+               maps[k].plan.mapper, same->plan.mapper, std::max(first, again) / std::min(first, again));
   }
   if (a.one_core) {
     // What a split over the cores would take if it lost nothing: no mapping can be more than this
     // much faster than symmetric, unless splitting also gives the tables more cache than one core has.
-    const double linear = summarize(timings.back().makespans).median / cores;
+    const double linear = makespan.back().median / cores;  // one-core is the last mapping
     std::string ratios;
     for (std::size_t k = 0; k + 1 < maps.size(); ++k) {
-      ratios += fmt::format("{}{} {:.2f}x", k == 0 ? "" : ", ", maps[k].plan.mapper,
-                            summarize(timings[k].makespans).median / linear);
+      ratios += fmt::format("{}{} {:.2f}x", k == 0 ? "" : ", ", maps[k].plan.mapper, makespan[k].median / linear);
     }
     fmt::print("linear:     one-core / {} = {:.1f} us, a split that loses nothing; the mappings take {}\n", cores,
                linear * 1e6, ratios);
